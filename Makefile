@@ -1,0 +1,69 @@
+# e2e — Eep2Eep mail.  `make` builds bin/, `make check` runs the suite,
+# `make deps` installs the Debian packages, `make demo` runs the demo.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+OPT      ?= -O2
+WARN      = -Wall -Wextra -Werror
+HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS   ?= $(OPT)
+ALLCFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Isrc/lib
+LDHARDEN  = -pie -Wl,-z,relro,-z,now
+LIBS      = -lskarnet -lbearssl -lcrypt
+
+ifeq ($(SANITIZE),1)
+OPT       = -O1 -g
+ALLCFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDHARDEN  += -fsanitize=address,undefined
+HARDEN    = -fstack-protector-strong -fPIE
+endif
+
+PROGSRC   = $(wildcard src/e2e-*.c)
+PROGS     = $(patsubst src/%.c,bin/%,$(PROGSRC))
+SCRIPTSRC = $(wildcard src/e2e-*.sh)
+SCRIPTS   = $(patsubst src/%.sh,bin/%,$(SCRIPTSRC))
+LIBSRC    = $(wildcard src/lib/*.c)
+LIBOBJ    = $(patsubst src/lib/%.c,build/lib/%.o,$(LIBSRC))
+LIBHDR    = $(wildcard src/lib/*.h)
+UNITSRC   = $(wildcard tests/unit/*.c)
+UNITS     = $(patsubst tests/unit/%.c,build/unit/%,$(UNITSRC))
+
+all: $(PROGS) $(SCRIPTS)
+
+# Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).
+build/flags: FORCE
+	@mkdir -p build/lib build/unit bin
+	@echo '$(CC) $(ALLCFLAGS) $(LDHARDEN)' | cmp -s - $@ || echo '$(CC) $(ALLCFLAGS) $(LDHARDEN)' > $@
+
+build/lib/%.o: src/lib/%.c $(LIBHDR) build/flags
+	$(CC) $(ALLCFLAGS) -c -o $@ $<
+
+build/libe2e.a: $(LIBOBJ)
+	rm -f $@ && ar rcs $@ $(LIBOBJ)
+
+bin/%: src/%.c build/libe2e.a $(LIBHDR) build/flags
+	$(CC) $(ALLCFLAGS) $(LDHARDEN) -o $@ $< build/libe2e.a $(LIBS)
+
+bin/%: src/%.sh
+	@mkdir -p bin
+	cp $< $@ && chmod 755 $@
+
+build/unit/%: tests/unit/%.c build/libe2e.a $(LIBHDR) tests/unit/tap.h build/flags
+	$(CC) $(ALLCFLAGS) -Itests/unit $(LDHARDEN) -o $@ $< build/libe2e.a $(LIBS)
+
+units: $(UNITS)
+
+# The whole suite: TAP scripts and unit-test programs, run by prove.
+check: all units
+	prove -e '' $(UNITS) $(wildcard tests/*.t)
+
+deps:
+	sh tests/deps.sh
+
+clean:
+	rm -rf build bin/e2e-*
+
+FORCE:
+.PHONY: all check deps clean units FORCE
+.SECONDARY:

@@ -1,0 +1,12 @@
+#include <sys/wait.h>
+#include "e2e.h"
+
+int exit_class(int status)
+{
+  if (!WIFEXITED(status)) return E2E_TEMP;
+  switch (WEXITSTATUS(status)) {
+    case 0: return E2E_OK;
+    case 100: return E2E_PERM;
+    default: return E2E_TEMP;
+  }
+}

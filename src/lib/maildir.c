@@ -1,0 +1,105 @@
+/* Maildir delivery: write tmp/, fsync, link into new/, fsync new/.
+ * Names carry the exact size (S=) and the size with CRLF line ends (W=),
+ * so POP3 can list without reading. A base name derived from the queue
+ * id and the recipient makes a repeated delivery a no-op. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include "e2e.h"
+
+void unique_id(char *out)
+{
+  static unsigned int count;
+  struct timeval tv;
+  gettimeofday(&tv, 0);
+  if (count++)
+    snprintf(out, 48, "%lld.M%06ldP%ldC%u", (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), count);
+  else
+    snprintf(out, 48, "%lld.M%06ldP%ld", (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid());
+}
+
+int maildir_make(char const *dir)
+{
+  static char const *const sub[] = { "", "/tmp", "/new", "/cur" };
+  char path[4096];
+  unsigned int i;
+  for (i = 0; i < 4; i++) {
+    if (snprintf(path, sizeof path, "%s%s", dir, sub[i]) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST) return -1;
+  }
+  return 0;
+}
+
+static size_t count_lf(char const *s, size_t n)
+{
+  size_t k = 0;
+  char const *p;
+  while ((p = memchr(s, '\n', n))) { k++; n -= (size_t)(p - s) + 1; s = p + 1; }
+  return k;
+}
+
+static int put(int out, char const *s, size_t n, uint64_t *size, uint64_t *lfs)
+{
+  *size += n;
+  *lfs += count_lf(s, n);
+  return write_all(out, s, n);
+}
+
+static int exists(char const *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+int maildir_put(char const *dir, char const *base, char const *head, size_t hlen,
+                int fd, char const *body, size_t blen)
+{
+  char tmp[4096], name[512], path[4096];
+  uint64_t size = 0, lfs = 0;
+  int out, e;
+  if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, base) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
+  out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) return -1;
+  if (put(out, head, hlen, &size, &lfs) < 0) goto fail;
+  if (body && put(out, body, blen, &size, &lfs) < 0) goto fail;
+  if (fd >= 0) {
+    char buf[65536];
+    for (;;) {
+      ssize_t r = read(fd, buf, sizeof buf);
+      if (r < 0) { if (errno == EINTR) continue; goto fail; }
+      if (!r) break;
+      if (put(out, buf, (size_t)r, &size, &lfs) < 0) goto fail;
+    }
+  }
+  if (fsync(out) < 0) goto fail;
+  if (close(out) < 0) { out = -1; goto fail; }
+  out = -1;
+  snprintf(name, sizeof name, "%s,S=%llu,W=%llu", base, (unsigned long long)size,
+           (unsigned long long)(size + lfs));
+  /* delivered before, and already seen by a reader that moved it to cur/? */
+  snprintf(path, sizeof path, "%s/cur/%s:2,", dir, name);
+  if (exists(path)) goto already;
+  snprintf(path, sizeof path, "%s/cur/%s:2,S", dir, name);
+  if (exists(path)) goto already;
+  if (snprintf(path, sizeof path, "%s/new/%s", dir, name) >= (int)sizeof path) { errno = ENAMETOOLONG; goto fail; }
+  if (link(tmp, path) < 0) {
+    if (errno == EEXIST) goto already;
+    goto fail;
+  }
+  unlink(tmp);
+  snprintf(path, sizeof path, "%s/new", dir);
+  return fsync_dir(path);
+already:
+  unlink(tmp);
+  return 1;
+fail:
+  e = errno;
+  if (out >= 0) close(out);
+  unlink(tmp);
+  errno = e;
+  return -1;
+}

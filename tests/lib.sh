@@ -1,0 +1,56 @@
+# Shared helpers for the TAP test scripts (bash). Source it from a test:
+#   . "$(dirname "$0")/lib.sh"
+# Run from the repository root (make check does); bin/ is put first on PATH.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH="$TOP/bin:$PATH"
+TESTDATA=${E2E_TESTDATA:-$TOP/../shared/testdata}
+T_N=0 T_FAIL=0
+
+ok() {   # ok CONDITION-EXIT-STATUS NAME: ok $? "name"  or  ok 0 "name"
+  T_N=$((T_N + 1))
+  if [ "$1" = 0 ]; then echo "ok $T_N - $2"; else echo "not ok $T_N - $2"; T_FAIL=$((T_FAIL + 1)); fi
+}
+is() {   # is GOT WANT NAME
+  T_N=$((T_N + 1))
+  if [ "$1" = "$2" ]; then echo "ok $T_N - $3"
+  else echo "not ok $T_N - $3"; printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; T_FAIL=$((T_FAIL + 1)); fi
+}
+like() { # like GOT REGEX NAME   (grep -E on the whole text)
+  T_N=$((T_N + 1))
+  if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $T_N - $3"
+  else echo "not ok $T_N - $3"; printf '#   got: %s\n#   want /%s/\n' "$1" "$2" | head -20; T_FAIL=$((T_FAIL + 1)); fi
+}
+unlike() {
+  T_N=$((T_N + 1))
+  if printf '%s' "$1" | grep -Eq -- "$2"; then echo "not ok $T_N - $3"; printf '#   got: %s\n' "$1" | head -20; T_FAIL=$((T_FAIL + 1))
+  else echo "ok $T_N - $3"; fi
+}
+diag() { echo "# $*"; }
+done_testing() { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; }
+
+# A scratch directory removed at exit; processes registered with
+# `bg_pid PID` are killed (by PID) at exit too, also on failure.
+T_PIDS=""
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-test.XXXXXX")
+bg_pid() { T_PIDS="$T_PIDS $1"; }
+t_cleanup() {
+  for p in $T_PIDS; do kill "$p" 2>/dev/null; done
+  for p in $T_PIDS; do for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; kill -9 "$p" 2>/dev/null; done
+  [ -n "${T_KEEP:-}" ] || rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# mkhome DIR DOMAIN USER:PASSWORD...  — a mail home with users, made the
+# way a user makes one (e2e-setup, e2e-passwd).
+mkhome() {
+  local home=$1 dom=$2; shift 2
+  e2e-setup "$home" "$dom" >/dev/null || return 1
+  for up in "$@"; do
+    printf '%s\n' "${up#*:}" | e2e-passwd "$home" "${up%%:*}" >/dev/null || return 1
+  done
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
