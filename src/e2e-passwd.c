@@ -1,0 +1,83 @@
+/* e2e-passwd HOME USER: sets USER's password from the first line of
+ * stdin (a crypt(3) hash with a random salt in HOME/users) and creates
+ * the user's Maildir. */
+#include <crypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <skalibs/strerr.h>
+#include "e2e.h"
+
+#define USAGE "e2e-passwd HOME USER"
+char const *PROG = "e2e-passwd";
+
+static void die_usage(void) { strerr_dieusage(E2E_PERM, USAGE); }
+
+/* The first line of stdin, without its line end. */
+static void read_password(char *pw, size_t max)
+{
+  size_t n = 0;
+  while (n < max - 1) {
+    ssize_t r = read(0, pw + n, 1);
+    if (r < 0) { if (errno == EINTR) continue; strerr_diefu1sys(E2E_TEMP, "read the password from stdin"); }
+    if (!r || pw[n] == '\n') break;
+    n++;
+  }
+  if (n == max - 1) strerr_dief1x(E2E_PERM, "password longer than 1023 octets");
+  if (n && pw[n - 1] == '\r') n--;
+  pw[n] = 0;
+  if (!n) strerr_dief1x(E2E_PERM, "empty password");
+}
+
+/* The users file with USER's line replaced or appended. */
+static char *users_with(char const *path, char const *user, char const *hash, size_t *len)
+{
+  char *old = 0, *out, *p;
+  size_t oldlen = 0, ul = strlen(user), w = 0;
+  if (file_read(path, &old, &oldlen, 1 << 22) < 0 && errno != ENOENT)
+    strerr_diefu2sys(E2E_TEMP, "read ", path);
+  out = malloc(oldlen + ul + strlen(hash) + 3);
+  if (!out) strerr_diefu1sys(E2E_TEMP, "allocate");
+  for (p = old; p && *p; ) {
+    char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    if (!(n > ul && p[ul] == ':' && !memcmp(p, user, ul)) && n) {
+      memcpy(out + w, p, n); w += n; out[w++] = '\n';
+    }
+    p += n + (nl ? 1 : 0);
+  }
+  w += (size_t)sprintf(out + w, "%s:%s\n", user, hash);
+  free(old);
+  *len = w;
+  return out;
+}
+
+int main(int argc, char const *const *argv)
+{
+  char pw[1024], salt[CRYPT_GENSALT_OUTPUT_SIZE], path[4096];
+  struct crypt_data *cd;
+  char const *hash;
+  char *users;
+  size_t len;
+  if (argc != 3) die_usage();
+  if (!user_valid(argv[2]))
+    strerr_dief2x(E2E_PERM, "invalid user name (use a-z, 0-9, '.', '_', '-'; up to 64): ", argv[2]);
+  read_password(pw, sizeof pw);
+  if (!crypt_gensalt_rn("$y$", 0, 0, 0, salt, sizeof salt)
+   && !crypt_gensalt_rn("$6$", 0, 0, 0, salt, sizeof salt))
+    strerr_diefu1sys(E2E_TEMP, "make a salt");
+  cd = calloc(1, sizeof *cd);
+  if (!cd) strerr_diefu1sys(E2E_TEMP, "allocate");
+  hash = crypt_r(pw, salt, cd);
+  explicit_bzero(pw, sizeof pw);
+  if (!hash || hash[0] == '*') strerr_diefu1sys(E2E_TEMP, "hash the password");
+  if (snprintf(path, sizeof path, "%s/users", argv[1]) >= (int)sizeof path) strerr_dief1x(E2E_PERM, "HOME too long");
+  users = users_with(path, argv[2], hash, &len);
+  if (file_replace(path, users, len, 0600) < 0) strerr_diefu2sys(E2E_TEMP, "write ", path);
+  snprintf(path, sizeof path, "%s/mail/%s", argv[1], argv[2]);
+  if (maildir_make(path) < 0) strerr_diefu2sys(E2E_TEMP, "create the Maildir ", path);
+  log3("password set for ", argv[2], ", Maildir ready");
+  return 0;
+}
