@@ -1,0 +1,204 @@
+/* Unit tests of the mail-side helper library (src/lib/e2e.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+#include "e2e.h"
+#include "tap.h"
+
+char const *PROG = "unit-lib";
+
+static int addr_is(char const *in, int want, char const *norm)
+{
+  char out[ADDR_MAX];
+  int e = addr_check(in, strlen(in), out);
+  if (e != want) return 0;
+  return e || !norm || !strcmp(out, norm);
+}
+
+static void test_addr(void)
+{
+  char big[400], loc[ADDR_LOCALMAX + 1];
+  ok(addr_is("bob@Bob.I2P", 0, "bob@bob.i2p"), "address normalised: domain lower-cased");
+  ok(addr_is("Bob.Smith+x@a.b32.i2p", 0, "Bob.Smith+x@a.b32.i2p"), "dots and plus in local part");
+  ok(addr_is("bob", ADDR_ESYNTAX, 0), "no @");
+  ok(addr_is("@a.i2p:bob@b.i2p", ADDR_EROUTE, 0), "source route");
+  ok(addr_is("bob%c.i2p@b.i2p", ADDR_EROUTE, 0), "percent hack");
+  ok(addr_is("c.i2p!bob@b.i2p", ADDR_EROUTE, 0), "bang path");
+  ok(addr_is("\"a@b\"@c.i2p", ADDR_EROUTE, 0), "quoted local part with @");
+  ok(addr_is("bob@[127.0.0.1]", ADDR_EROUTE, 0), "IP literal");
+  ok(addr_is("bo b@a.i2p", ADDR_ESYNTAX, 0), "space");
+  ok(addr_is("bo\tb@a.i2p", ADDR_ESYNTAX, 0), "control character");
+  ok(addr_is("b\x80@a.i2p", ADDR_ESYNTAX, 0), "8-bit byte");
+  ok(addr_is(".bob@a.i2p", ADDR_ESYNTAX, 0) && addr_is("bob.@a.i2p", ADDR_ESYNTAX, 0)
+     && addr_is("b..ob@a.i2p", ADDR_ESYNTAX, 0), "misplaced dots in the local part");
+  ok(addr_is("bob@i2p", ADDR_EDOMAIN, 0), "single-label domain");
+  ok(addr_is("bob@-a.i2p", ADDR_EDOMAIN, 0) && addr_is("bob@a-.i2p", ADDR_EDOMAIN, 0)
+     && addr_is("bob@a..i2p", ADDR_EDOMAIN, 0) && addr_is("bob@a.i2p.", ADDR_EDOMAIN, 0), "malformed domains");
+  ok(addr_is("bob@a/b.i2p", ADDR_EDOMAIN, 0) && addr_is("../x@a.i2p", ADDR_ESYNTAX, 0), "path characters");
+  memset(big, 'a', 65); strcpy(big + 65, "@a.i2p");
+  ok(addr_is(big, ADDR_ELOCAL, 0), "local part of 65 octets");
+  memset(big, 'a', 64); strcpy(big + 64, "@a.i2p");
+  ok(addr_is(big, 0, 0), "local part of 64 octets");
+  strcpy(big, "b@");
+  for (int i = 0; i < 5; i++) strcat(big, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
+  strcat(big, "i2p");
+  ok(addr_is(big, ADDR_EDOMAIN, 0), "domain over 255 octets");
+  ok(!strcmp(addr_domain("a@b.i2p"), "b.i2p"), "addr_domain");
+  addr_local("PostMaster@x.i2p", loc);
+  ok(!strcmp(loc, "postmaster"), "addr_local lower-cases");
+  ok(domain_is_i2p("x.i2p") && !domain_is_i2p("x.com") && !domain_is_i2p(".i2p"), "domain_is_i2p");
+}
+
+static void test_envelope(void)
+{
+  envelope e, f;
+  char buf[512];
+  size_t n;
+  e.sender = "a@x.i2p"; e.rcpt[0] = "b@y.i2p"; e.rcpt[1] = "c@z.i2p"; e.n = 2;
+  n = envelope_fmt(&e, buf, sizeof buf);
+  ok(n == 1 + 8 + 1 + 8 + 1 + 8 + 1 && !memcmp(buf, "Fa@x.i2p\0Tb@y.i2p\0Tc@z.i2p\0\0", n), "envelope_fmt");
+  ok(envelope_parse(&f, buf, n) == n && f.n == 2 && !strcmp(f.sender, "a@x.i2p")
+     && !strcmp(f.rcpt[1], "c@z.i2p"), "envelope_parse round trip");
+  ok(envelope_parse(&f, "F\0Tb@y.i2p\0\0", 12) == 12 && !*f.sender, "null sender");
+  ok(!envelope_parse(&f, "F\0\0", 3), "no recipients is malformed");
+  ok(!envelope_parse(&f, "Fa\0Tb\0", 6), "missing final NUL");
+  ok(!envelope_parse(&f, "Fa\0T\0\0", 6), "empty recipient");
+  ok(!envelope_parse(&f, "Xa\0Tb\0\0", 7), "bad tag");
+  ok(!envelope_fmt(&e, buf, 10), "envelope_fmt refuses a short buffer");
+}
+
+static void test_lines(void)
+{
+  int sv[2];
+  rbuf b;
+  char out[16];
+  size_t len;
+  int r;
+  int64_t t0;
+  ok(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "socketpair");
+  rbuf_init(&b, sv[0], 0);
+  write_all(sv[1], "abc\r\nthis line is too long\nx\n", 30);
+  r = line_get(&b, out, sizeof out, &len, 0);
+  ok(r == LINE_OK && len == 5 && !memcmp(out, "abc\r\n", 5), "line_get returns a line with its end");
+  r = line_get(&b, out, sizeof out, &len, 0);
+  ok(r == LINE_LONG, "overlong line reported");
+  r = line_get(&b, out, sizeof out, &len, 0);
+  ok(r == LINE_OK && len == 2 && out[0] == 'x', "in sync after an overlong line");
+  t0 = now_ms();
+  r = line_get(&b, out, sizeof out, &len, now_ms() + 200);
+  ok(r == LINE_ERR && errno == ETIMEDOUT && now_ms() - t0 >= 190, "deadline expires");
+  write_all(sv[1], "par", 3);
+  r = line_get(&b, out, sizeof out, &len, now_ms() + 100);
+  ok(r == LINE_ERR && errno == ETIMEDOUT, "a partial line without its end times out");
+  close(sv[1]);
+  r = line_get(&b, out, sizeof out, &len, now_ms() + 1000);
+  ok(r == LINE_EOF, "EOF");
+  close(sv[0]);
+}
+
+static void test_misc(void)
+{
+  char s[16];
+  uint64_t v;
+  ok(!strcmp(safe(s, sizeof s, "a b\r\n\x01z", 7), "a?b???z"), "safe() masks bytes outside 33..126");
+  ok(strlen(safe(s, 4, "abcdef", 6)) == 3, "safe() truncates");
+  ok(scan_u64("300", 1000, &v) && v == 300, "scan_u64");
+  ok(!scan_u64("", 10, &v) && !scan_u64("1x", 10, &v) && !scan_u64("11", 10, &v)
+     && !scan_u64("-1", 10, &v) && !scan_u64("99999999999999999999999", UINT64_MAX, &v), "scan_u64 rejects junk and overflow");
+  ok(exit_class(0) == 0 && exit_class(100 << 8) == 100 && exit_class(111 << 8) == 111
+     && exit_class(1 << 8) == 111 && exit_class(9) == 111, "exit_class");
+  ok(user_valid("bob") && user_valid("a.b-c_d1") && !user_valid("") && !user_valid(".x")
+     && !user_valid("-x") && !user_valid("Bob") && !user_valid("a/b") && !user_valid("a:b"), "user_valid");
+}
+
+static int count(char const *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+  if (!d) return -1;
+  while ((e = readdir(d))) if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+static void test_files(char const *tmp)
+{
+  char md[512], path[600], *data;
+  size_t len;
+  int r;
+  snprintf(md, sizeof md, "%s/md", tmp);
+  ok(!maildir_make(md) && !maildir_make(md), "maildir_make, twice");
+  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11);
+  snprintf(path, sizeof path, "%s/new/123.M1P1R0,S=16,W=20", md);
+  ok(r == 0 && access(path, F_OK) == 0, "maildir_put names S= and W= exactly");
+  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11);
+  ok(r == 1 && count(md) >= 0, "the same delivery again is a no-op");
+  snprintf(md + strlen(md), 20, "/new");
+  ok(count(md) == 1, "still one message in new/");
+  md[strlen(md) - 4] = 0;
+  {
+    char from[700], to[700];
+    snprintf(from, sizeof from, "%s/new/123.M1P1R0,S=16,W=20", md);
+    snprintf(to, sizeof to, "%s/cur/123.M1P1R0,S=16,W=20:2,S", md);
+    rename(from, to);
+  }
+  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11);
+  ok(r == 1, "no second delivery once the reader moved it to cur/");
+  snprintf(path, sizeof path, "%s/tmp", md);
+  ok(count(path) == 0, "tmp/ left empty");
+  snprintf(path, sizeof path, "%s/f", tmp);
+  ok(!file_replace(path, "one\n", 4, 0600) && !file_replace(path, "two\n", 4, 0600), "file_replace");
+  ok(!file_read(path, &data, &len, 100) && len == 4 && !strcmp(data, "two\n"), "file_read terminates");
+  free(data);
+  ok(file_read(path, &data, &len, 3) < 0 && errno == EFBIG, "file_read bounds the size");
+}
+
+static void test_users(char const *tmp)
+{
+  char path[600], pm[USER_MAX + 1], hash[256];
+  FILE *f;
+  snprintf(path, sizeof path, "%s/users", tmp);
+  f = fopen(path, "w");
+  /* "secret" hashed with SHA-512 crypt */
+  fputs("bad line\nBob:$6$x$y\nalice:$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n", f);
+  fclose(f);
+  ok(user_hash(tmp, "alice", hash, sizeof hash) == 1 && !strncmp(hash, "$6$saltsalt$", 12), "user_hash finds a user");
+  ok(user_hash(tmp, "bob", hash, sizeof hash) == 0 && user_hash(tmp, "Bob", hash, sizeof hash) == 0,
+     "malformed names in users are ignored");
+  ok(user_check(tmp, "alice", "secret") == 1, "right password");
+  ok(user_check(tmp, "alice", "secreT") == 0 && user_check(tmp, "alice", "") == 0, "wrong password");
+  ok(user_check(tmp, "nobody", "secret") == 0, "unknown user");
+  unsetenv("E2E_POSTMASTER");
+  ok(user_postmaster(tmp, pm) == 1 && !strcmp(pm, "alice"), "postmaster defaults to the first user");
+  setenv("E2E_POSTMASTER", "carol", 1);
+  ok(user_postmaster(tmp, pm) == 1 && !strcmp(pm, "carol"), "E2E_POSTMASTER names the postmaster");
+  snprintf(path, sizeof path, "%s/domains", tmp);
+  f = fopen(path, "w"); fputs("  other.i2p \nthird.i2p", f); fclose(f);
+  setenv("E2E_DOMAIN", "mine.i2p", 1);
+  ok(domain_local(tmp, "mine.i2p") == 1 && domain_local(tmp, "other.i2p") == 1
+     && domain_local(tmp, "third.i2p") == 1, "local domains: E2E_DOMAIN and the domains file");
+  ok(domain_local(tmp, "else.i2p") == 0 && domain_local(tmp, "her.i2p") == 0, "other domains are not local");
+}
+
+int main(void)
+{
+  char tmp[] = "/tmp/e2e-unit.XXXXXX", cmd[64];
+  if (!mkdtemp(tmp)) return 111;
+  test_addr();
+  test_envelope();
+  test_lines();
+  test_misc();
+  test_files(tmp);
+  test_users(tmp);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+  if (system(cmd)) return 111;
+  return done();
+}
