@@ -44,4 +44,18 @@ setting E2E_LOCALCONCURRENCY 10
 setting E2E_QUEUE e2e-queue
 setting E2E_VERIFY e2e-verify
 setting PATH "$bindir:/usr/bin:/bin"
+
+# The s6 scan directory: one service directory per template in run/, and
+# a log directory each. samaccept stays down until there is a key.
+tmpl=$bindir/../run
+[ -d "$tmpl" ] || tmpl=$bindir/../share/e2e/run
+[ -d "$tmpl" ] || die "no service templates beside $bindir"
+mkdir -p service log || die "unable to create service/ and log/"
+for t in "$tmpl"/*/; do
+  s=$(basename "$t")
+  mkdir -p "log/$s" || die "unable to create log/$s"
+  [ -e "service/$s" ] && continue
+  cp -R "$t" "service/.$s.tmp" && mv "service/.$s.tmp" "service/$s" || die "unable to create service/$s"
+  [ "$s" != samaccept ] || [ -e key ] || : > "service/$s/down"
+done
 echo "$PROG: mail home $home for $domain is ready"
