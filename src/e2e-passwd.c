@@ -76,6 +76,9 @@ int main(int argc, char const *const *argv)
   if (snprintf(path, sizeof path, "%s/users", argv[1]) >= (int)sizeof path) strerr_dief1x(E2E_PERM, "HOME too long");
   users = users_with(path, argv[2], hash, &len);
   if (file_replace(path, users, len, 0600) < 0) strerr_diefu2sys(E2E_TEMP, "write ", path);
+  free(users);
+  explicit_bzero(cd, sizeof *cd);
+  free(cd);
   snprintf(path, sizeof path, "%s/mail/%s", argv[1], argv[2]);
   if (maildir_make(path) < 0) strerr_diefu2sys(E2E_TEMP, "create the Maildir ", path);
   log3("password set for ", argv[2], ", Maildir ready");

@@ -158,4 +158,176 @@ int exit_class(int status);
 #define QDIR_BOUNCE "bounce"
 #define QTRIGGER "trigger"
 
+/* ---- smtp.c: SMTP server parsing (added for e2e-smtpd) ---- */
+/* s follows "FROM:" or "TO:" (blanks allowed before '<'). Copies the
+ * checked address into a (ADDR_MAX bytes; empty for <>) and points *rest
+ * at the parameters. When pmdomain is set, a bare <postmaster> becomes
+ * postmaster@pmdomain. Returns 0, -1 for missing or unbalanced brackets,
+ * or addr_check's ADDR_E* reason. */
+int smtp_path(char *s, char *a, char **rest, char const *pmdomain);
+/* The next blank-separated word of *p, NUL-terminated in place; 0 at the end. */
+char *smtp_param(char **p);
+/* Decodes standard base64 (RFC 4648, padding required) in place and
+ * NUL-terminates; returns the length, or -1 when malformed. */
+int b64_decode(char *s);
+/* Decodes a SASL PLAIN response (base64, "=" for empty) in place into
+ * user and password. 0 ok, 1 an authorization identity other than the
+ * user, -1 malformed. */
+int sasl_plain(char *s, char **user, char **pw);
+/* ---- end of smtp.c ---- */
+
+/* ---- queue.c: the runner's state file (docs/queue.md), by e2e-runner ---- */
+#define QID_MAX 47
+#define QR_TODO 0     /* still to deliver */
+#define QR_DONE 1     /* delivered: never again */
+#define QR_FAIL 2     /* failed for good, reported (or nobody to report to) */
+#define QR_BOUNCE 3   /* failed for good, the bounce still to be queued */
+typedef struct qrcpt {
+  unsigned char state, busy;
+  unsigned int tries;
+  int64_t next;       /* next attempt, milliseconds since the epoch */
+  char *err;          /* the last error (malloc'd), or 0 */
+} qrcpt;
+/* A queue id: 1..QID_MAX of [0-9A-Za-z.], not starting with '.'. */
+int qid_valid(char const *id);
+/* The seconds an id starts with (when e2e-queue made it), 0 if none. */
+int64_t qid_time(char const *id);
+/* Parses an info file (buf is modified, NUL-terminated) for n recipients;
+ * 1 ok, 0 malformed. The err strings are malloc'd. */
+int qinfo_parse(char *buf, size_t len, unsigned int n, int64_t *queued, int *warned, qrcpt *r);
+/* Formats an info file into *out (malloc'd); its length, 0 when out of memory. */
+size_t qinfo_fmt(char **out, int64_t queued, int warned, qrcpt const *r, unsigned int n);
+/* The enhanced status code found in text ("#5.1.1", "550 5.1.1 ..."),
+ * its class replaced by cls ('4' or '5'); cls.0.0 when none. out: 16 bytes. */
+void qstatus(char const *text, char cls, char *out);
+/* ---- end of queue.c ---- */
+
+/* ---- queuestore.c: the queue on disk, the runner's schedule, children ---- */
+typedef struct qmsg {
+  int64_t due;                /* ms since the epoch; the heap's key */
+  int hidx;                   /* place in the heap, -1 when not in it */
+  char id[QID_MAX + 1];
+  char *env;                  /* the envelope as in the file */
+  size_t elen;                /* its length: where the message starts */
+  unsigned int n, jobs;       /* recipients; the runner's jobs for it */
+  qrcpt *r;
+  int64_t queued;             /* seconds since the epoch */
+  int64_t bounce_next;        /* ms: when to try queuing the bounce again */
+  int warned, has_info, dirty, remote_done;
+} qmsg;
+/* Loads queue/mess/ID and queue/info/ID. 1 loaded, 2 loaded but the info
+ * file was malformed (ignored), 0 no such message, -2 malformed message
+ * file, -1 error (errno). */
+int qmsg_load(char const *qdir, char const *id, qmsg **out);
+/* Writes info/ID durably (file_replace). 0 ok, -1 error. */
+int qmsg_save(char const *qdir, qmsg *m);
+/* Removes mess/ID, then info/ID. 0 ok, -1 error. */
+int qmsg_remove(char const *qdir, qmsg const *m);
+void qmsg_free(qmsg *m);
+/* Calls f for each valid queue id in qdir/sub; -1 when unreadable. */
+int qdir_each(char const *qdir, char const *sub, void (*f)(char const *id));
+/* Removes info/ files without their message, file_replace's left-overs,
+ * and tmp/ files older than tmpage seconds. */
+void qclean(char const *qdir, int64_t tmpage);
+typedef struct qheap { qmsg **v; size_t n, a; } qheap;
+int qheap_put(qheap *h, qmsg *m);      /* adds or moves m by m->due; -1 no memory */
+void qheap_del(qheap *h, qmsg *m);
+/* posix_spawnp with fd0 as fd 0 and fdn as fd n (each when >= 0), an
+ * empty signal mask and default dispositions; 0 or an errno value. */
+int qspawn(pid_t *pid, char const *const *argv, char const *const *envp, int fd0, int fdn, int n);
+/* ---- end of queuestore.c ---- */
+
+/* ---- http.c, routes.c, cache.c: for e2e-resolve (and e2e-verify) ---- */
+/* An HTTP/1.x response parser, fed bytes as they arrive. Bounds: the head
+ * (status line, headers, interim 1xx heads, trailers) HTTP_HEAD_MAX bytes
+ * and HTTP_HEADERS_MAX lines, one line HTTP_LINE_MAX, the body
+ * HTTP_BODY_MAX, chunk framing HTTP_FRAME_MAX. Lines end in CRLF or LF. */
+#define HTTP_HEAD_MAX 16384
+#define HTTP_HEADERS_MAX 100
+#define HTTP_LINE_MAX 8192
+#define HTTP_BODY_MAX 4096
+#define HTTP_FRAME_MAX 16384
+#define HTTP_AGE_SAT 2147483648LL
+#define HTTP_ESYNTAX 1   /* malformed status line or header */
+#define HTTP_EHEAD 2     /* head too long, too many headers */
+#define HTTP_EBODY 3     /* body over HTTP_BODY_MAX */
+#define HTTP_ETRUNC 4    /* the connection closed too early */
+#define HTTP_EFRAME 5    /* bad Content-Length, Transfer-Encoding or chunks */
+typedef struct http {
+  int state, kind, err;
+  char const *why;     /* after an error: what exactly */
+  int status;          /* of the final response, once head is set */
+  int head;            /* 1: the final head is complete */
+  int chunked, nostore, nocache;
+  int64_t clen;        /* Content-Length, -1 none */
+  int64_t maxage;      /* Cache-Control max-age (smallest seen), -1 none */
+  uint64_t left;
+  size_t headbytes, framebytes, linelen, bodylen;
+  unsigned int nheaders;
+  char line[HTTP_LINE_MAX];
+  char body[HTTP_BODY_MAX];
+} http;
+void http_init(http *h);
+/* Takes n more bytes: 1 the response is complete (later bytes are
+ * ignored), 0 more wanted, -1 error (h->err, h->why). */
+int http_feed(http *h, char const *p, size_t n);
+/* The connection closed: 1 complete (a body read to the close), -1 not. */
+int http_eof(http *h);
+char const *http_reason(int e);
+/* Folds one Cache-Control value into *maxage (the smallest, -1 none; an
+ * invalid one counts as 0), *nostore, *nocache. Unknown directives and
+ * junk are skipped. */
+void http_cachecontrol(char const *v, size_t n, int64_t *maxage, int *nostore, int *nocache);
+
+/* HOME/routes: "domain destination[:port]" lines (destination: I2P
+ * base64 or a b32 address), blank lines, "#" comment lines. Finds domain
+ * (lower case) in text: 1 found (*w set), 0 absent, -1 the file is
+ * malformed (any line, or domain listed twice): *lineno, *why say so. */
+struct i2p_wellknown;
+#define ROUTES_MAX 1048576
+int routes_find(char const *text, size_t len, char const *domain,
+                struct i2p_wellknown *w, unsigned int *lineno, char const **why);
+
+/* e2e-resolve's cache, HOME/cache/HOST, one file per host:
+ *   e2e-resolve-cache 1\nhost HOST\nfetched SECS\nexpires SECS\n
+ *   then "found DEST[ PORT]\n" or "none REASON\n" (a negative entry).
+ * Seconds since the epoch; expires - fetched is in 0..CACHE_TTL_MAX. */
+#define CACHE_TTL_MAX 2592000     /* 30 days */
+#define CACHE_FILE_MAX 2048
+#define CACHE_HOST_MAX 240        /* longer hosts are refused */
+typedef struct cache_entry {
+  int64_t fetched, expires;
+  int found;                      /* 1: answer is "DEST[ PORT]"; 0: reason */
+  char answer[1024];
+} cache_entry;
+/* Strict; a "found" answer must pass i2p_wellknown_parse (into w). 0 ok, -1 malformed. */
+int cache_parse(cache_entry *c, char const *host, char const *text, size_t len, struct i2p_wellknown *w);
+/* The file's text into out (CACHE_FILE_MAX bytes); its length. */
+size_t cache_fmt(char *out, char const *host, cache_entry const *c);
+/* Writes dir/host atomically: a temporary file of a unique name, fsync,
+ * rename, fsync of dir. 0 ok, -1 error (errno). */
+int cache_store(char const *dir, char const *host, char const *text, size_t len);
+/* ---- end of http.c, routes.c, cache.c ---- */
+
+/* ---- header.c: RFC 5322 header fields (added for e2e-scrub) ---- */
+/* When the line s (n bytes) starts a header field ("Name:", blanks
+ * allowed before the colon), the name's length, with *colon the index of
+ * the ':'; else 0. */
+size_t hdr_field(char const *s, size_t n, size_t *colon);
+/* 1 when the name (len bytes) is name, case-insensitively. */
+int hdr_is(char const *s, size_t len, char const *name);
+/* Copies a field's value (n bytes, possibly folded) into out without its
+ * line ends (NULs become blanks), NUL-terminated, truncated to max-1. */
+size_t hdr_unfold(char *out, size_t max, char const *s, size_t n);
+/* An RFC 5322 date-time, obsolete forms included (2- and 3-digit years,
+ * zone names, comments), as seconds since the epoch. 0 ok, -1 malformed. */
+int hdr_date_parse(char const *s, int64_t *t);
+#define HDR_DATE_MAX 40
+/* "Thu, 01 Jan 1970 00:00:00 +0000" into out (HDR_DATE_MAX bytes). */
+void hdr_date_fmt(char *out, int64_t t);
+/* The domain of a msg-id value "<left@domain>" (comments allowed
+ * around): 0 with *dom and *len set, -1 malformed. */
+int hdr_msgid_domain(char const *s, char const **dom, size_t *len);
+/* ---- end of header.c ---- */
+
 #endif
