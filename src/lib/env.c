@@ -22,8 +22,9 @@ int scan_u64(char const *s, uint64_t max, uint64_t *out)
   if (!*s) return 0;
   for (; *s; s++) {
     if (*s < '0' || *s > '9') return 0;
-    if (v > (max - (uint64_t)(*s - '0')) / 10) return 0;
-    v = v * 10 + (uint64_t)(*s - '0');
+    uint64_t d = (uint64_t)(*s - '0');
+    if (d > max || v > (max - d) / 10) return 0;
+    v = v * 10 + d;
   }
   *out = v;
   return 1;

@@ -111,7 +111,7 @@ static void test_misc(void)
   ok(strlen(safe(s, 4, "abcdef", 6)) == 3, "safe() truncates");
   ok(scan_u64("300", 1000, &v) && v == 300, "scan_u64");
   ok(!scan_u64("", 10, &v) && !scan_u64("1x", 10, &v) && !scan_u64("11", 10, &v)
-     && !scan_u64("-1", 10, &v) && !scan_u64("99999999999999999999999", UINT64_MAX, &v), "scan_u64 rejects junk and overflow");
+     && !scan_u64("-1", 10, &v) && !scan_u64("5", 3, &v) && !scan_u64("99999999999999999999999", UINT64_MAX, &v), "scan_u64 rejects junk and overflow");
   ok(exit_class(0) == 0 && exit_class(100 << 8) == 100 && exit_class(111 << 8) == 111
      && exit_class(1 << 8) == 111 && exit_class(9) == 111, "exit_class");
   ok(user_valid("bob") && user_valid("a.b-c_d1") && !user_valid("") && !user_valid(".x")

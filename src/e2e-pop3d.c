@@ -1,0 +1,509 @@
+/* e2e-pop3d: POP3 server on fds 0/1 (RFC 1939, RFC 2449) over the Maildir
+ * $E2E_HOME/mail/USER, passwords from $E2E_HOME/users. In the manner of
+ * qmail-popup + qmail-pop3d: one line reader, a command table, one line
+ * per reply. Messages are stored with LF ends and sent with CRLF. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bearssl/bearssl_hash.h>
+#include <skalibs/strerr.h>
+#include "e2e.h"
+
+char const *PROG = "e2e-pop3d";
+
+#define CMDMAX 255      /* RFC 2449: a command line, CRLF included */
+#define MAXERR 10       /* protocol errors before we hang up */
+#define UIDMAX 70       /* RFC 1939 */
+#define ALL UINT64_MAX  /* TOP's line count for the whole message */
+
+typedef struct msg {
+  char *name;           /* in cur/ */
+  size_t base;          /* length of the name before the info (":2,") */
+  uint64_t size;        /* octets as RETR sends them, before dot-stuffing */
+  int dele, seen;
+} msg;
+
+static wbuf out;
+static rbuf in;
+static int64_t timeout;             /* ms, per command */
+static char const *home;
+static char user[CMDMAX];           /* as given, lower-cased */
+static char logname[USER_MAX + 1];  /* safe() copy for the log */
+static int gotuser, authed, errors;
+static msg *m;
+static uint64_t nm;
+static unsigned long nretr, ndele;
+
+/* ---- replies ---- */
+
+static void put(char const *s) { wbuf_puts(&out, s); }
+static void putu(uint64_t u) { char b[24]; snprintf(b, sizeof b, "%llu", (unsigned long long)u); put(b); }
+static void ok(char const *s) { put("+OK "); put(s); put("\r\n"); }
+static void err(char const *s) { put("-ERR "); put(s); put("\r\n"); }
+
+/* Last words: flushed with a short deadline of their own. */
+static void flush(void) { out.deadline = now_ms() + 2000; wbuf_flush(&out); }
+static _Noreturn void bye(int code) { flush(); _exit(code); }
+
+static _Noreturn void die_errors(void) { err("too many errors, closing"); log2("close reason=errors user=", logname); bye(0); }
+static _Noreturn void die_timeout(void) { err("timeout"); log2("close reason=timeout user=", logname); bye(E2E_TEMP); }
+static _Noreturn void die_eof(void) { log2("close reason=eof user=", logname); _exit(0); }
+static _Noreturn void die_write(void) { errno = out.err; strerr_diefu1sys(E2E_TEMP, "write to the client"); }
+static _Noreturn void die_read(void) { strerr_diefu1sys(E2E_TEMP, "read from the client"); }
+static _Noreturn void die_nomem(void) { err("[SYS/TEMP] out of memory"); flush(); strerr_diefu1x(E2E_TEMP, "allocate memory"); }
+static _Noreturn void die_inuse(void) { err("[IN-USE] mailbox is in use by another session"); log2("in-use user=", logname); bye(0); }
+static _Noreturn void die_sys(char const *what, char const *obj)
+{
+  int e = errno;
+  err("[SYS/TEMP] unable to open the mailbox, try again later");
+  flush();
+  errno = e;
+  strerr_diefu3sys(E2E_TEMP, what, " ", obj);
+}
+
+/* A protocol error: counts towards MAXERR. */
+static void bad(char const *s) { err(s); if (++errors >= MAXERR) die_errors(); }
+
+/* ---- the message as POP3 wants it ---- */
+
+/* Sends (w) or only counts (*count) the message on fd: LF ends become CRLF
+ * (a CR already before the LF stays), a final CRLF when the file does not
+ * end in LF, and, when sending, '.' doubled at the start of a line. Stops
+ * after the blank line ending the header and `lines` more lines. The count
+ * leaves out the dot-stuffing: it is the size LIST reports. */
+static int copy(int fd, uint64_t lines, wbuf *w, uint64_t *count)
+{
+  char buf[65536];
+  int bol = 1, cr = 0, body = 0;
+  uint64_t n = 0, k = 0, linelen = 0;
+  for (;;) {
+    char *p, *end;
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0) { if (errno == EINTR) continue; return -1; }
+    if (!r) break;
+    if (w) { if (w->err) return -1; w->deadline = now_ms() + timeout; }
+    for (p = buf, end = buf + r; p < end; ) {
+      char *nl, *q;
+      if (bol) {
+        if (*p == '.' && w) wbuf_put(w, ".", 1);
+        bol = 0; cr = 0; linelen = 0;
+      }
+      nl = memchr(p, '\n', (size_t)(end - p));
+      q = nl ? nl : end;
+      if (q > p) {
+        if (w) wbuf_put(w, p, (size_t)(q - p));
+        n += (uint64_t)(q - p);
+        linelen += (uint64_t)(q - p);
+        cr = q[-1] == '\r';
+      }
+      if (!nl) break;
+      if (w) wbuf_put(w, cr ? "\n" : "\r\n", cr ? 1 : 2);
+      n += cr ? 1 : 2;
+      bol = 1;
+      p = nl + 1;
+      if (body) k++;
+      else if (!linelen || (linelen == 1 && cr)) body = 1;
+      if (body && k >= lines) goto done;
+    }
+  }
+  if (!bol) { if (w) wbuf_put(w, "\r\n", 2); n += 2; }
+done:
+  if (count) *count = n;
+  return w && w->err ? -1 : 0;
+}
+
+/* The number after ",K=" in the name's base, if any. */
+static int field(msg const *x, char k, uint64_t *v)
+{
+  size_t i, j;
+  for (i = 0; i + 3 < x->base; i++) {
+    char const *s = x->name;
+    if (s[i] != ',' || s[i + 1] != k || s[i + 2] != '=') continue;
+    for (j = i + 3, *v = 0; j < x->base && s[j] >= '0' && s[j] <= '9'; j++) {
+      if (*v > (UINT64_MAX - 9) / 10) return 0;
+      *v = *v * 10 + (uint64_t)(s[j] - '0');
+    }
+    return j > i + 3 && (j == x->base || s[j] == ',');
+  }
+  return 0;
+}
+
+/* Its size with CRLF ends: W= from the name when S= matches the file,
+ * else counted. 0 ok, -1 unreadable (errno). */
+static int msgsize(msg *x)
+{
+  char path[512];
+  struct stat st;
+  uint64_t s, w;
+  int fd, r, e;
+  snprintf(path, sizeof path, "cur/%s", x->name);
+  if (stat(path, &st) < 0) return -1;
+  if (!S_ISREG(st.st_mode)) { errno = EISDIR; return -1; }
+  if (field(x, 'S', &s) && field(x, 'W', &w) && s == (uint64_t)st.st_size && w >= s) { x->size = w; return 0; }
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  r = copy(fd, ALL, 0, &x->size);
+  e = errno;
+  close(fd);
+  errno = e;
+  return r;
+}
+
+/* ---- the mailbox ---- */
+
+/* new/NAME -> cur/NAME:2, (the name stays the UID) */
+static void move_new(void)
+{
+  char from[300], to[300];
+  struct dirent *e;
+  DIR *d = opendir("new");
+  if (!d) die_sys("open", "new");
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(from, sizeof from, "new/%s", e->d_name);
+    snprintf(to, sizeof to, strchr(e->d_name, ':') ? "cur/%s" : "cur/%s:2,", e->d_name);
+    if (rename(from, to) < 0 && errno != ENOENT) strerr_warnwu2sys("move ", from);
+  }
+  closedir(d);
+}
+
+static uint64_t stamp(char const *s)
+{
+  uint64_t t = 0;
+  for (; *s >= '0' && *s <= '9' && t < UINT64_MAX / 20; s++) t = t * 10 + (uint64_t)(*s - '0');
+  return t;
+}
+
+/* Delivery order: the seconds prefix, then the rest of the name. */
+static int bytime(void const *a, void const *b)
+{
+  msg const *x = a, *y = b;
+  uint64_t s = stamp(x->name), t = stamp(y->name);
+  if (s != t) return s < t ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+
+static void scan_cur(void)
+{
+  uint64_t a = 0;
+  struct dirent *e;
+  DIR *d = opendir("cur");
+  if (!d) die_sys("open", "cur");
+  while ((e = readdir(d))) {
+    msg *x;
+    if (e->d_name[0] == '.') continue;
+    if (nm == a) {
+      msg *n2 = 0;
+      a = a ? a * 2 : 64;
+      if (a <= SIZE_MAX / sizeof *m) n2 = realloc(m, a * sizeof *m);
+      if (!n2) die_nomem();
+      m = n2;
+    }
+    x = &m[nm];
+    memset(x, 0, sizeof *x);
+    if (!(x->name = strdup(e->d_name))) die_nomem();
+    x->base = strcspn(x->name, ":");
+    if (msgsize(x) < 0) {
+      if (errno != ENOENT) strerr_warnwu2sys("read cur/", x->name);
+      free(x->name);
+      continue;
+    }
+    nm++;
+  }
+  closedir(d);
+  if (nm) qsort(m, nm, sizeof *m, bytime);
+}
+
+/* After authentication: lock, new/ into cur/, list cur/. */
+static void mailbox_open(void)
+{
+  char path[4096];
+  int fd;
+  if (snprintf(path, sizeof path, "%s/mail/%s", home, user) >= (int)sizeof path) { errno = ENAMETOOLONG; die_sys("open", "maildir"); }
+  if (chdir(path) < 0) die_sys("chdir to ", path);
+  fd = open(".pop3.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) die_sys("open", ".pop3.lock");
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) die_inuse();
+    die_sys("lock", ".pop3.lock");
+  }
+  move_new();
+  scan_cur();
+}
+
+/* The UID: the name before its info when fit for RFC 1939, else a hash. */
+static void putuid(msg const *x)
+{
+  size_t i;
+  int fit = x->base && x->base <= UIDMAX;
+  for (i = 0; fit && i < x->base; i++)
+    if ((unsigned char)x->name[i] < 0x21 || (unsigned char)x->name[i] > 0x7e) fit = 0;
+  if (fit) wbuf_put(&out, x->name, x->base);
+  else {
+    static char const hex[] = "0123456789abcdef";
+    unsigned char h[32];
+    char s[65];
+    br_sha256_context c;
+    br_sha256_init(&c);
+    br_sha256_update(&c, x->name, x->base);
+    br_sha256_out(&c, h);
+    for (i = 0; i < 32; i++) { s[2 * i] = hex[h[i] >> 4]; s[2 * i + 1] = hex[h[i] & 15]; }
+    s[64] = 0;
+    put("h"); put(s);
+  }
+}
+
+/* A message number argument; replies and returns 0 when it names none. */
+static msg *msgarg(char const *arg)
+{
+  uint64_t i;
+  if (!*arg) { bad("syntax error"); return 0; }
+  if (!scan_u64(arg, UINT64_MAX, &i) || !i || i > nm) { err("no such message"); return 0; }
+  if (m[i - 1].dele) { err("message deleted"); return 0; }
+  return &m[i - 1];
+}
+
+static void send_msg(msg *x, uint64_t lines)
+{
+  char path[512];
+  int fd;
+  snprintf(path, sizeof path, "cur/%s", x->name);
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) { strerr_warnwu2sys("open ", path); err("[SYS/TEMP] unable to read the message"); return; }
+  if (lines == ALL) { put("+OK "); putu(x->size); put(" octets\r\n"); }
+  else ok("top of message follows");
+  if (copy(fd, lines, &out, 0) < 0) { if (out.err) die_write(); strerr_diefu2sys(E2E_TEMP, "read ", path); }
+  close(fd);
+  put(".\r\n");
+}
+
+/* ---- commands ---- */
+
+static void pop_capa(char *arg)
+{
+  (void)arg;
+  ok("capability list follows");
+  put("USER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+      "IMPLEMENTATION e2e\r\n.\r\n");
+}
+
+static void pop_user(char *arg)
+{
+  size_t i, n = strlen(arg);
+  if (!n) { bad("syntax error"); return; }
+  for (i = 0; i <= n; i++) user[i] = (arg[i] >= 'A' && arg[i] <= 'Z') ? (char)(arg[i] + 32) : arg[i];
+  safe(logname, sizeof logname, user, n);
+  gotuser = 1;
+  ok("send PASS");
+}
+
+static void pop_pass(char *arg)
+{
+  int64_t t0 = now_ms(), left;
+  int r;
+  if (!gotuser) { bad("USER first"); return; }
+  gotuser = 0;
+  r = user_check(home, user, arg);
+  explicit_bzero(arg, strlen(arg));
+  if (r < 0) {
+    err("[SYS/TEMP] unable to check the password, try again later");
+    flush();
+    strerr_diefu3sys(E2E_TEMP, "read ", home, "/users");
+  }
+  if (!r) {
+    log2("login failed user=", logname);
+    left = t0 + 1000 - now_ms();   /* the same for unknown users */
+    if (left > 0) poll(0, 0, (int)left);
+    bad("[AUTH] authorization failed");
+    return;
+  }
+  authed = 1;
+  mailbox_open();
+  {
+    uint64_t i, size = 0;
+    char n[24];
+    for (i = 0; i < nm; i++) size += m[i].size;
+    snprintf(n, sizeof n, "%llu", (unsigned long long)nm);
+    log4("login ok user=", logname, " messages=", n);
+    put("+OK "); putu(nm); put(" messages ("); putu(size); put(" octets)\r\n");
+  }
+}
+
+static void pop_stat(char *arg)
+{
+  uint64_t i, n = 0, size = 0;
+  (void)arg;
+  for (i = 0; i < nm; i++) if (!m[i].dele) { n++; size += m[i].size; }
+  put("+OK "); putu(n); put(" "); putu(size); put("\r\n");
+}
+
+/* LIST and UIDL: one message, or every one not deleted. */
+static void listing(char *arg, int uid)
+{
+  uint64_t i;
+  if (*arg) {
+    msg *x = msgarg(arg);
+    if (!x) return;
+    put("+OK "); putu((uint64_t)(x - m) + 1); put(" ");
+    if (uid) putuid(x); else putu(x->size);
+    put("\r\n");
+    return;
+  }
+  ok(uid ? "unique-id listing follows" : "scan listing follows");
+  for (i = 0; i < nm; i++) {
+    if (m[i].dele) continue;
+    putu(i + 1); put(" ");
+    if (uid) putuid(&m[i]); else putu(m[i].size);
+    put("\r\n");
+  }
+  put(".\r\n");
+}
+
+static void pop_list(char *arg) { listing(arg, 0); }
+static void pop_uidl(char *arg) { listing(arg, 1); }
+
+static void pop_retr(char *arg)
+{
+  msg *x = msgarg(arg);
+  if (!x) return;
+  send_msg(x, ALL);
+  x->seen = 1;
+  nretr++;
+}
+
+static void pop_top(char *arg)
+{
+  uint64_t k;
+  msg *x;
+  char *sp = strchr(arg, ' ');
+  if (!sp || !scan_u64(sp + 1, ALL - 1, &k)) { bad("syntax error"); return; }
+  *sp = 0;
+  if ((x = msgarg(arg))) send_msg(x, k);
+}
+
+static void pop_dele(char *arg)
+{
+  msg *x = msgarg(arg);
+  if (!x) return;
+  x->dele = 1;
+  ok("message deleted");
+}
+
+static void pop_rset(char *arg)
+{
+  uint64_t i;
+  (void)arg;
+  for (i = 0; i < nm; i++) m[i].dele = 0;
+  ok("messages undeleted");
+}
+
+static void pop_noop(char *arg) { (void)arg; ok("nothing done"); }
+
+/* QUIT: in the TRANSACTION state, the UPDATE: remove what DELE marked,
+ * mark what RETR sent as seen (cur/NAME:2, -> cur/NAME:2,S). */
+static void pop_quit(char *arg)
+{
+  char path[512], to[520];
+  uint64_t i;
+  unsigned long fail = 0;
+  (void)arg;
+  if (authed) {
+    for (i = 0; i < nm; i++) {
+      snprintf(path, sizeof path, "cur/%s", m[i].name);
+      if (m[i].dele) {
+        if (unlink(path) == 0 || errno == ENOENT) ndele++;
+        else { strerr_warnwu2sys("remove ", path); fail++; }
+      } else if (m[i].seen && !strcmp(m[i].name + m[i].base, ":2,")) {
+        snprintf(to, sizeof to, "%sS", path);
+        if (rename(path, to) < 0) strerr_warnwu2sys("rename ", path);
+      }
+    }
+    {
+      char r[24], d[24];
+      snprintf(r, sizeof r, "%lu", nretr);
+      snprintf(d, sizeof d, "%lu", ndele);
+      log6("quit user=", logname, " retr=", r, " dele=", d);
+    }
+    if (fail) { err("[SYS/TEMP] some deleted messages not removed"); bye(E2E_TEMP); }
+  }
+  ok("e2e POP3 signing off");
+  bye(0);
+}
+
+#define S_AUTH 1
+#define S_TRANS 2
+static struct cmd { char const *name; void (*fn)(char *); int states; } const cmds[] = {
+  { "capa", pop_capa, S_AUTH | S_TRANS },
+  { "user", pop_user, S_AUTH },
+  { "pass", pop_pass, S_AUTH },
+  { "quit", pop_quit, S_AUTH | S_TRANS },
+  { "stat", pop_stat, S_TRANS },
+  { "list", pop_list, S_TRANS },
+  { "uidl", pop_uidl, S_TRANS },
+  { "top", pop_top, S_TRANS },
+  { "retr", pop_retr, S_TRANS },
+  { "dele", pop_dele, S_TRANS },
+  { "rset", pop_rset, S_TRANS },
+  { "noop", pop_noop, S_TRANS },
+  { 0, 0, 0 }
+};
+
+static void dispatch(char *line, size_t len)
+{
+  struct cmd const *c;
+  char *arg;
+  len--;                                   /* the \n */
+  if (len && line[len - 1] == '\r') len--;
+  line[len] = 0;
+  if (memchr(line, 0, len)) { bad("syntax error"); return; }
+  arg = strchr(line, ' ');
+  if (arg) *arg++ = 0; else arg = line + len;
+  for (c = cmds; c->name; c++) if (!strcasecmp(c->name, line)) break;
+  if (!c->name) { bad("unknown command"); return; }
+  if (!(c->states & (authed ? S_TRANS : S_AUTH))) { bad(authed ? "already authenticated" : "authenticate first"); return; }
+  if (c->fn != pop_pass) {                 /* a password may hold spaces */
+    while (*arg == ' ') arg++;
+    for (len = strlen(arg); len && arg[len - 1] == ' '; ) arg[--len] = 0;
+  }
+  c->fn(arg);
+}
+
+int main(void)
+{
+  char line[CMDMAX + 1];
+  size_t len;
+  home = env_need("E2E_HOME");
+  timeout = (int64_t)env_uint("E2E_TIMEOUT", 300, 1, 86400) * 1000;
+  signal(SIGPIPE, SIG_IGN);
+  {                                        /* a socket: writes keep the deadline */
+    struct stat st;
+    int fl = fcntl(1, F_GETFL);
+    if (fstat(1, &st) == 0 && S_ISSOCK(st.st_mode) && fl >= 0) fcntl(1, F_SETFL, fl | O_NONBLOCK);
+  }
+  strcpy(logname, "-");
+  wbuf_init(&out, 1);
+  rbuf_init(&in, 0, &out);
+  ok("e2e POP3 ready");
+  for (;;) {
+    int64_t deadline = now_ms() + timeout;
+    int r;
+    out.deadline = deadline;
+    r = line_get(&in, line, CMDMAX, &len, deadline);
+    if (out.err) die_write();
+    if (r == LINE_ERR) { if (errno == ETIMEDOUT) die_timeout(); die_read(); }
+    if (r == LINE_EOF) die_eof();
+    if (r == LINE_LONG) bad("line too long");
+    else dispatch(line, len);
+    explicit_bzero(line, sizeof line);
+    if (out.err) die_write();
+  }
+}

@@ -1,0 +1,279 @@
+#!/bin/bash
+# e2e-pop3d: scripted conversations on fds 0/1 for every reply path, then
+# the same Maildirs through real clients (Python's poplib, mpop) over
+# tcpserver on loopback.
+. "$(dirname "$0")/lib.sh"
+
+P="$TOP/tests/pop3d/pop3.py"
+H=$T_TMP/home
+export E2E_HOME=$H
+mkhome "$H" test.i2p 'alice:s3cret pass' bob:bobpw carol:carolpw dave:davepw erin:erinpw \
+  || { echo "Bail out! cannot make a mail home (bin/e2e-setup, bin/e2e-passwd)"; exit 1; }
+ok 0 "mail home made with e2e-setup and e2e-passwd"
+A=$H/mail/alice
+SRC=$T_TMP/src
+mkdir -p "$SRC"/{tmp,new,cur}
+python3 "$P" fixtures "$SRC" && cp "$SRC"/new/* "$A"/new/ && python3 "$P" edge "$H/mail/bob"
+ok $? "fixtures written into the Maildirs"
+NMSG=$(ls "$SRC"/new | wc -l)
+
+ms() { date +%s%3N; }
+# sess LINE...: one session on fds 0/1, each LINE sent with CRLF, all at
+# once (pipelined). Replies in $OUT (CRs removed), log in $ERR, exit in $RC.
+sess() {
+  printf '%s\r\n' "$@" | env E2E_HOME="$H" E2E_TIMEOUT="${TMO:-30}" e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
+  RC=$?
+  OUT=$(tr -d '\r' <"$T_TMP/out"); ERR=$(cat "$T_TMP/err")
+}
+# The first word of each reply line after the greeting (of the first N lines).
+words() { printf '%s\n' "$OUT" | sed 1d | head -n "${1:-9999}" | cut -d' ' -f1 | tr '\n' ' '; }
+# py_checks ARGS...: pop3.py prints "ok NAME" / "not ok NAME"; each is a test.
+py_checks() {
+  local out rc line
+  out=$(python3 "$P" "$@" 2>&1); rc=$?
+  while IFS= read -r line; do
+    case $line in
+      "ok "*) ok 0 "${line#ok }" ;;
+      "not ok "*) ok 1 "${line#not ok }" ;;
+      *) diag "$line" ;;
+    esac
+  done <<<"$out"
+  ok $rc "pop3.py $1 ran to the end"
+}
+login=("USER alice" "PASS s3cret pass")
+
+# ---- AUTHORIZATION state ----
+sess CAPA QUIT
+is "$(printf '%s\n' "$OUT" | head -1)" "+OK e2e POP3 ready" "greeting"
+is "$(printf '%s\n' "$OUT" | sed -n '2,10p' | tr '\n' '|')" \
+  "+OK capability list follows|USER|UIDL|TOP|PIPELINING|RESP-CODES|AUTH-RESP-CODE|IMPLEMENTATION e2e|.|" "CAPA lists the capabilities"
+is "$(printf '%s\n' "$OUT" | sed -n 11p)" "+OK e2e POP3 signing off" "QUIT before login"
+is "$RC" 0 "exit 0 after QUIT"
+is "$(grep -c $'\r$' "$T_TMP/out")" "$(wc -l <"$T_TMP/out")" "every reply line ends in CRLF"
+
+sess STAT LIST "RETR 1" "DELE 1" NOOP RSET "UIDL" "TOP 1 1" QUIT
+is "$(words)" "-ERR -ERR -ERR -ERR -ERR -ERR -ERR -ERR +OK " "transaction commands before login get -ERR"
+like "$OUT" "authenticate first" "... saying why"
+sess "PASS x" QUIT
+is "$(words)" "-ERR +OK " "PASS before USER"
+sess USER "USER alice" QUIT
+is "$(words)" "-ERR +OK +OK " "USER without a name is a syntax error"
+sess FOO QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" "-ERR unknown command" "unknown command"
+
+t0=$(ms); sess "USER alice" "PASS wrong password" QUIT; t1=$(ms)
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "-ERR [AUTH] authorization failed" "wrong password"
+ok $(( t1 - t0 >= 950 ? 0 : 1 )) "wrong password answered after a delay ($((t1 - t0)) ms)"
+like "$ERR" "login failed user=alice" "failure logged"
+unlike "$ERR" "wrong" "the password is not logged"
+t0=$(ms); sess "USER nobody" "PASS wrong" QUIT; t1=$(ms)
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "-ERR [AUTH] authorization failed" "unknown user gets the same reply"
+ok $(( t1 - t0 >= 950 ? 0 : 1 )) "unknown user answered after the same delay ($((t1 - t0)) ms)"
+sess "USER $(printf 'x\001y z')" "PASS p" QUIT
+like "$ERR" 'login failed user=x\?y\?z' "user name made safe in the log"
+sess "USER alice" "PASS s3cret" "USER alice" "PASS s3cret pass" STAT QUIT
+is "$(words)" "+OK -ERR +OK +OK +OK +OK " "a failed PASS leaves the session in AUTHORIZATION; a retry works"
+sess "USER ALICE" "PASS s3cret pass" "USER alice" "PASS s3cret pass" QUIT
+is "$(words)" "+OK +OK -ERR -ERR +OK " "USER is case-insensitive; USER/PASS after login get -ERR"
+like "$ERR" "login ok user=alice" "login logged"
+unlike "$ERR" "s3cret" "the password is not logged"
+
+# ---- TRANSACTION state ----
+sess "USER dave" "PASS davepw" STAT LIST UIDL "RETR 1" "LIST 1" QUIT
+is "$OUT" "+OK e2e POP3 ready
++OK send PASS
++OK 0 messages (0 octets)
++OK 0 0
++OK scan listing follows
+.
++OK unique-id listing follows
+.
+-ERR no such message
+-ERR no such message
++OK e2e POP3 signing off" "an empty mailbox"
+
+sess "${login[@]}" UIDL QUIT
+UIDL1=$(printf '%s\n' "$OUT" | sed -n '/^+OK unique-id/,/^\.$/p' | sed '1d;$d')
+is "$(ls "$A"/new | wc -l)" 0 "login moves new/ into cur/"
+is "$(ls "$A"/cur | grep -c ':2,$')" "$NMSG" "... as NAME:2,"
+is "$UIDL1" "$(python3 "$P" expect "$A" UIDL)" "UIDL is each name before ':2,', in delivery order"
+is "$(stat -c %a "$A/.pop3.lock")" 600 "lock file .pop3.lock is mode 0600"
+
+py_checks session "$A" alice 's3cret pass'
+
+sess "${login[@]}" UIDL QUIT
+is "$(printf '%s\n' "$OUT" | sed -n '/^+OK unique-id/,/^\.$/p' | sed '1d;$d')" "$UIDL1" "UIDs the same in the next session"
+is "$(ls "$A"/cur | grep -c ':2,S$')" "$NMSG" "messages sent by RETR marked seen (:2,S) at QUIT"
+printf 'Subject: later\n\nnew one\n' >"$A/new/1800000000.M000001P99,S=25,W=28"
+sess "${login[@]}" STAT UIDL QUIT
+UIDL2=$(printf '%s\n' "$OUT" | sed -n '/^+OK unique-id/,/^\.$/p' | sed '1d;$d')
+is "$(printf '%s\n' "$UIDL2" | head -n "$NMSG")" "$UIDL1" "old UIDs and numbers unchanged after new mail"
+is "$(printf '%s\n' "$UIDL2" | tail -1)" "$((NMSG + 1)) 1800000000.M000001P99,S=25,W=28" "new mail numbered last"
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "$(python3 "$P" expect "$A" STAT)" "STAT counts it, sizes from W="
+
+NALL=$(ls "$A"/cur | wc -l)
+sess "${login[@]}" "DELE 1" "LIST 1" "RETR 1" "TOP 1 0" "UIDL 1" "DELE 1" STAT LIST
+is "$(words 10)" "+OK +OK +OK -ERR -ERR -ERR -ERR -ERR +OK +OK " "a DELEd message is invisible"
+like "$OUT" "-ERR message deleted" "... message deleted"
+is "$(printf '%s\n' "$OUT" | sed -n 10p)" "+OK $((NALL - 1)) $(( $(python3 "$P" expect "$A" STAT | cut -d' ' -f3) - $(python3 "$P" expect "$A" LIST | head -1 | cut -d' ' -f2) ))" "STAT leaves it out"
+unlike "$(printf '%s\n' "$OUT" | sed -n '/^+OK scan/,$p')" "^1 " "LIST leaves it out"
+is "$(ls "$A"/cur | wc -l)" "$NALL" "DELE then a dropped connection deletes nothing"
+like "$ERR" "close reason=eof user=alice" "dropped connection logged"
+
+sess "${login[@]}" "DELE 1" "DELE 2" RSET STAT QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 6,7p | tr '\n' '|')" "+OK messages undeleted|$(python3 "$P" expect "$A" STAT)|" "RSET undeletes"
+is "$(ls "$A"/cur | wc -l)" "$NALL" "DELE, RSET, QUIT deletes nothing"
+
+VICTIM=$(python3 "$P" expect "$A" UIDL | sed -n 2p | cut -d' ' -f2)
+sess "${login[@]}" "DELE 2" QUIT
+is "$(words)" "+OK +OK +OK +OK " "DELE then QUIT"
+is "$(ls "$A"/cur | wc -l)" "$((NALL - 1))" "QUIT removed one file"
+ok "$(ls "$A"/cur | grep -c "^$VICTIM:" | grep -qx 0; echo $?)" "... the DELEd one"
+like "$ERR" "quit user=alice retr=0 dele=1" "quit logged with counts"
+sess "${login[@]}" "RETR 0" "RETR 99" "LIST x" "TOP 1" "TOP 1 x" "RETR" QUIT
+is "$(words)" "+OK +OK -ERR -ERR -ERR -ERR -ERR -ERR +OK " "bad message numbers and arguments"
+sess "USER alice " "PASS s3cret pass" "LIST  1  " "STAT " QUIT
+is "$(words)" "+OK +OK +OK +OK +OK " "spaces around arguments are ignored (but kept in the password)"
+
+# Seen flag only at QUIT, only after RETR.
+printf 'Subject: s\n\nseen?\n' >"$H/mail/carol/new/1700000500.M000001P1,S=17,W=20"
+sess "USER carol" "PASS carolpw" "RETR 1"
+ok "$(ls "$H"/mail/carol/cur | grep -qx '1700000500.M000001P1,S=17,W=20:2,'; echo $?)" "RETR and a dropped connection: not marked seen"
+sess "USER carol" "PASS carolpw" "TOP 1 0" QUIT
+ok "$(ls "$H"/mail/carol/cur | grep -qx '1700000500.M000001P1,S=17,W=20:2,'; echo $?)" "TOP only: not marked seen"
+sess "USER carol" "PASS carolpw" "RETR 1" QUIT "UIDL"
+ok "$(ls "$H"/mail/carol/cur | grep -qx '1700000500.M000001P1,S=17,W=20:2,S'; echo $?)" "RETR and QUIT: marked seen"
+sess "USER carol" "PASS carolpw" "UIDL 1" "DELE 1" QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "+OK 1 1700000500.M000001P1,S=17,W=20" "UID unchanged by the seen flag"
+is "$(ls "$H"/mail/carol/cur | wc -l)" 0 "a seen message is deleted too"
+
+# Odd names and contents.
+py_checks session "$H/mail/bob" bob bobpw
+sess "USER bob" "PASS bobpw" UIDL QUIT
+is "$(printf '%s\n' "$OUT" | grep -cE '^[0-9]+ h[0-9a-f]{64}$')" 2 "long and unprintable names get a hashed UID"
+ok "$(printf '%s\n' "$OUT" | sed -n '/^+OK unique-id/,/^\.$/p' | sed '1d;$d' | cut -d' ' -f2 | LC_ALL=C grep -qvE '^[!-~]{1,70}$'; [ $? = 1 ]; echo $?)" "every UID is 1-70 printable characters"
+is "$(printf '%s\n' "$OUT" | sed -n '/^+OK unique-id/,/^\.$/p' | sed '1d;$d' | wc -l)" 6 "dot files and directories are not messages"
+ok "$([ -e "$H/mail/bob/new/.tmpfile" ]; echo $?)" "dot files in new/ stay"
+
+# ---- bad input ----
+long248=$(printf '%0248d' 0); long249=$(printf '%0249d' 0)
+sess "USER $long248" "USER $long249" CAPA "NOOP $(printf '%020000d' 0)" QUIT
+is "$(words)" "+OK -ERR +OK USER UIDL TOP PIPELINING RESP-CODES AUTH-RESP-CODE IMPLEMENTATION . -ERR +OK " "255-octet line taken; 256 and 20000 octets -ERR, session in sync"
+like "$OUT" "-ERR line too long" "... line too long"
+printf 'NO\0OP\r\nQUIT\r\n' | env E2E_HOME="$H" e2e-pop3d >"$T_TMP/out" 2>/dev/null
+is "$(tr -d '\r' <"$T_TMP/out" | sed -n 2,3p | tr '\n' '|')" "-ERR syntax error|+OK e2e POP3 signing off|" "NUL in a command"
+printf 'CAPA\nQUIT\n' | env E2E_HOME="$H" e2e-pop3d >"$T_TMP/out" 2>/dev/null
+is "$(tr -d '\r' <"$T_TMP/out" | tail -1)" "+OK e2e POP3 signing off" "bare LF line ends accepted"
+sess BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS BOGUS CAPA QUIT
+is "$(printf '%s\n' "$OUT" | grep -c '^-ERR unknown command')" 10 "ten bad commands answered"
+is "$(printf '%s\n' "$OUT" | tail -1)" "-ERR too many errors, closing" "... then closed"
+is "$RC" 0 "... exit 0"
+env -u E2E_HOME e2e-pop3d </dev/null >/dev/null 2>"$T_TMP/err"
+is "$?" 100 "no E2E_HOME: exit 100"
+like "$(cat "$T_TMP/err")" "E2E_HOME" "... naming it"
+E2E_HOME=$H E2E_TIMEOUT=soon e2e-pop3d </dev/null >/dev/null 2>&1
+is "$?" 100 "malformed E2E_TIMEOUT: exit 100"
+
+# ---- timeouts: input held open through a FIFO, no process left behind ----
+mkfifo "$T_TMP/idle"
+exec 7<>"$T_TMP/idle"
+printf 'USER alice\r\nPASS s3cret pass\r\nDELE 1\r\n' >&7
+t0=$(ms); E2E_HOME=$H E2E_TIMEOUT=1 e2e-pop3d <"$T_TMP/idle" >"$T_TMP/out" 2>"$T_TMP/err"; RC=$?; t1=$(ms)
+exec 7>&-
+is "$(tr -d '\r' <"$T_TMP/out" | tail -1)" "-ERR timeout" "idle client: -ERR timeout"
+ok $(( t1 - t0 >= 900 && t1 - t0 < 4000 ? 0 : 1 )) "... after E2E_TIMEOUT=1 ($((t1 - t0)) ms)"
+is "$RC" 111 "... exit 111"
+is "$(ls "$A"/cur | wc -l)" "$((NALL - 1))" "... and the DELE is forgotten"
+like "$(cat "$T_TMP/err")" "close reason=timeout user=alice" "... logged"
+exec 7<>"$T_TMP/idle"
+( for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do printf x; sleep 0.2; done ) >&7 &
+TRICKLE=$!; bg_pid $TRICKLE
+t0=$(ms); E2E_HOME=$H E2E_TIMEOUT=1 e2e-pop3d <"$T_TMP/idle" >"$T_TMP/out" 2>/dev/null; t1=$(ms)
+kill $TRICKLE 2>/dev/null; wait $TRICKLE 2>/dev/null
+exec 7>&-
+ok $(( t1 - t0 < 2500 ? 0 : 1 )) "a line trickled byte by byte still times out per command ($((t1 - t0)) ms)"
+
+BIG=$(python3 "$P" expect "$A" LIST | sort -k2 -n | tail -1 | cut -d' ' -f1)
+py_checks stall alice 's3cret pass' "$BIG"
+is "$(ls "$A"/cur | wc -l)" "$((NALL - 1))" "... nothing deleted"
+sess "${login[@]}" QUIT
+is "$(words)" "+OK +OK +OK " "... and the mailbox is free again"
+
+# ---- one session per mailbox ----
+mkfifo "$T_TMP/hold"
+env E2E_HOME="$H" e2e-pop3d <"$T_TMP/hold" >"$T_TMP/s1" 2>"$T_TMP/s1.err" &
+S1=$!; bg_pid $S1
+exec 7>"$T_TMP/hold"
+printf 'USER alice\r\nPASS s3cret pass\r\n' >&7
+for _ in $(seq 50); do grep -q 'messages' "$T_TMP/s1" && break; sleep 0.1; done
+like "$(cat "$T_TMP/s1")" "messages" "first session logged in and holds the mailbox"
+sess "${login[@]}" STAT QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "-ERR [IN-USE] mailbox is in use by another session" "second session: -ERR [IN-USE]"
+is "$(printf '%s\n' "$OUT" | wc -l)" 3 "... and closed"
+like "$ERR" "in-use user=alice" "... logged"
+sess "USER bob" "PASS bobpw" QUIT
+is "$(words)" "+OK +OK +OK " "another user's mailbox is not locked"
+printf 'STAT\r\nQUIT\r\n' >&7; exec 7>&-
+wait $S1; is "$?" 0 "first session carried on and quit"
+like "$(tr -d '\r' <"$T_TMP/s1")" "signing off" "... with +OK"
+sess "${login[@]}" QUIT
+is "$(words)" "+OK +OK +OK " "the lock is gone after QUIT"
+env E2E_HOME="$H" e2e-pop3d <"$T_TMP/hold" >"$T_TMP/s1" 2>/dev/null &
+S1=$!; bg_pid $S1
+exec 7>"$T_TMP/hold"
+printf 'USER alice\r\nPASS s3cret pass\r\n' >&7
+for _ in $(seq 50); do grep -q 'messages' "$T_TMP/s1" && break; sleep 0.1; done
+kill -9 $S1; wait $S1 2>/dev/null; exec 7>&-
+sess "${login[@]}" QUIT
+is "$(words)" "+OK +OK +OK " "the lock is gone when a session is killed"
+
+# ---- real clients over tcpserver ----
+PORT=$(free_port)
+tcpserver -v -R -H -l0 127.0.0.1 "$PORT" env E2E_HOME="$H" E2E_TIMEOUT=30 "$TOP/bin/e2e-pop3d" 2>"$T_TMP/tcp.log" &
+bg_pid $!
+probe() (  # a whole session: greeting, QUIT, its reply (a subshell: exec may fail)
+  local g q
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+  read -r -t 10 g <&3; printf 'QUIT\r\n' >&3; read -r -t 10 q <&3
+  exec 3<&-
+  [ "${g%$'\r'}" = "+OK e2e POP3 ready" ] && [ "${q%$'\r'}" = "+OK e2e POP3 signing off" ]
+)
+up=1; for _ in $(seq 50); do probe 2>/dev/null && { up=0; break; }; sleep 0.1; done
+ok $up "tcpserver answers on 127.0.0.1:$PORT with the greeting"
+
+cp "$SRC"/new/* "$H"/mail/carol/new/
+py_checks poplib "$PORT" "$H/mail/carol" carol carolpw
+py_checks pipeline "$PORT" carol carolpw
+
+M=$T_TMP/mpop; mkdir -p "$M"/got/{tmp,new,cur}
+cp "$SRC"/new/* "$H"/mail/erin/new/
+cat >"$M/rc" <<EOF
+defaults
+tls off
+auth user
+received_header off
+uidls_file $M/uidls
+timeout 30
+account test
+host 127.0.0.1
+port $PORT
+user erin
+passwordeval echo erinpw
+delivery maildir $M/got
+keep on
+EOF
+chmod 600 "$M/rc"
+mpop -q -C "$M/rc" test >"$M/log" 2>&1
+ok $? "mpop fetched (keep on)"
+py_checks compare "$SRC" "$M/got"
+mpop -q -C "$M/rc" test >"$M/log" 2>&1
+ok $? "mpop again"
+is "$(ls "$M"/got/new | wc -l)" "$NMSG" "... fetched nothing new: UIDs stable"
+mpop -q -C "$M/rc" --keep=off --only-new=off test >"$M/log" 2>&1
+ok $? "mpop with keep off"
+is "$(ls "$M"/got/new | wc -l)" "$((NMSG * 2))" "... fetched everything again"
+is "$(find "$H"/mail/erin/cur "$H"/mail/erin/new -type f | wc -l)" 0 "... and deleted it on the server"
+like "$(cat "$T_TMP/tcp.log")" "quit user=erin retr=$NMSG dele=$NMSG" "server logged mpop's session"
+unlike "$(grep ' end .* status' "$T_TMP/tcp.log")" "status [1-9]" "every tcpserver child exited 0"
+
+done_testing
