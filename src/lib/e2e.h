@@ -46,6 +46,10 @@ typedef struct rbuf {
 #define LINE_OK   1     /* a line ending in \n, *len includes the \n */
 #define LINE_LONG 2     /* longer than max: read and dropped through its \n */
 
+/* Waits until fd is ready for events (POLLIN, POLLOUT) or the absolute
+ * deadline passes (errno ETIMEDOUT); 0 = no deadline. 0 ready, -1 error. */
+int fd_wait(int fd, short events, int64_t deadline);
+
 void rbuf_init(rbuf *b, int fd, wbuf *flush);
 /* Reads one line ending in '\n' into out (max bytes at most, including the
  * '\n'), by the absolute deadline (0: none). */

@@ -7,8 +7,7 @@
 #include <fcntl.h>
 #include "e2e.h"
 
-/* Waits until fd is ready for events or the deadline passes. */
-static int wait_fd(int fd, short events, int64_t deadline)
+int fd_wait(int fd, short events, int64_t deadline)
 {
   for (;;) {
     struct pollfd p = { .fd = fd, .events = events };
@@ -36,7 +35,7 @@ static ssize_t fill(rbuf *b, int64_t deadline)
   ssize_t r;
   if (b->flush && b->flush->n && wbuf_flush(b->flush) < 0) return -1;
   for (;;) {
-    if (wait_fd(b->fd, POLLIN, deadline) < 0) return -1;
+    if (fd_wait(b->fd, POLLIN, deadline) < 0) return -1;
     r = read(b->fd, b->buf, sizeof b->buf);
     if (r >= 0) break;
     if (errno != EINTR && errno != EAGAIN) return -1;
@@ -96,7 +95,7 @@ static int put_fd(int fd, char const *s, size_t n, int64_t deadline)
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) return -1;
-      if (wait_fd(fd, POLLOUT, deadline) < 0) return -1;
+      if (fd_wait(fd, POLLOUT, deadline) < 0) return -1;
       continue;
     }
     s += r; n -= (size_t)r;

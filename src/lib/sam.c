@@ -13,24 +13,6 @@
 #include "e2e.h"
 #include "sam.h"
 
-/* ---- waiting ---- */
-
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-  for (;;) {
-    struct pollfd p = { .fd = fd, .events = events };
-    int ms = -1, r;
-    if (deadline) {
-      int64_t left = deadline - now_ms();
-      if (left <= 0) { errno = ETIMEDOUT; return -1; }
-      ms = left > 86400000 ? 86400000 : (int)left;
-    }
-    r = poll(&p, 1, ms);
-    if (r > 0) return 0;
-    if (r < 0 && errno != EINTR) return -1;
-  }
-}
-
 /* ---- addresses and connections ---- */
 
 /* A plain decimal of 1..5 digits, no leading zero, at most max. */
@@ -75,7 +57,7 @@ int sam_connect(char const *hostport, int64_t deadline)
   if (fd < 0) return -1;
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     if (errno != EINPROGRESS && errno != EINTR) goto fail;
-    if (wait_fd(fd, POLLOUT, deadline) < 0) goto fail;
+    if (fd_wait(fd, POLLOUT, deadline) < 0) goto fail;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0) goto fail;
     if (e) { errno = e; goto fail; }
   }
@@ -123,7 +105,7 @@ int sam_getline(int fd, char *out, size_t max, size_t *len, unsigned int flags, 
     char *nl;
     size_t take;
     ssize_t r;
-    if (wait_fd(fd, POLLIN, deadline) < 0) return -1;
+    if (fd_wait(fd, POLLIN, deadline) < 0) return -1;
     r = fetch(fd, out + n, max - n, &flags);
     if (r < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
@@ -151,7 +133,7 @@ int sam_put(int fd, char const *s, size_t n, int64_t deadline)
   int sock = 1;
   while (n) {
     ssize_t r;
-    if (wait_fd(fd, POLLOUT, deadline) < 0) return -1;
+    if (fd_wait(fd, POLLOUT, deadline) < 0) return -1;
     if (sock) {
       r = send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (r < 0 && errno == ENOTSOCK) { sock = 0; continue; }
