@@ -378,7 +378,7 @@ is "$(field "$C/full-5.i2p" found)" "$PUB" "20 at once: a valid entry"
 is "$(tmpfiles)" 0 "20 at once: no temporary file left"
 
 # ---- the real network ----
-if [ "${E2E_TEST_NOI2P:-0}" = 1 ] || ! command -v i2pd >/dev/null || ! command -v busybox >/dev/null; then
+if [ "${E2E_TEST_NOI2P:-0}" = 1 ]; then
 	diag "real I2P network skipped (E2E_TEST_NOI2P=1, or no i2pd/busybox)"
 	done_testing; exit
 fi

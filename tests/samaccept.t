@@ -292,7 +292,7 @@ like "$(cat "$T_TMP/frozen.log")" "session lost: SAM stopped answering: " "... l
 # Alice's server on A and Bob's on B, each an e2e-samaccept running prog.sh;
 # streams both ways through their sessions; then router A is killed
 # (SIGKILL) and router B told to stop (SIGTERM).
-if [ "${E2E_TEST_NOI2P:-0}" = 1 ] || ! command -v i2pd >/dev/null; then
+if [ "${E2E_TEST_NOI2P:-0}" = 1 ]; then
 	diag "skipping the i2pd network (E2E_TEST_NOI2P=1 or no i2pd)"
 	done_testing
 	exit
