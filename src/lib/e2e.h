@@ -199,7 +199,8 @@ int64_t qid_time(char const *id);
 /* Parses an info file (buf is modified, NUL-terminated) for n recipients;
  * 1 ok, 0 malformed. The err strings are malloc'd. */
 int qinfo_parse(char *buf, size_t len, unsigned int n, int64_t *queued, int *warned, qrcpt *r);
-/* Formats an info file into *out (malloc'd); its length, 0 when out of memory. */
+/* Formats an info file into *out (malloc'd, NUL-terminated); its length,
+ * 0 when out of memory. */
 size_t qinfo_fmt(char **out, int64_t queued, int warned, qrcpt const *r, unsigned int n);
 /* The enhanced status code found in text ("#5.1.1", "550 5.1.1 ..."),
  * its class replaced by cls ('4' or '5'); cls.0.0 when none. out: 16 bytes. */

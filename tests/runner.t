@@ -1,0 +1,286 @@
+#!/bin/bash
+# e2e-runner: local delivery within a second, postmaster, bounces (RFC 3464)
+# for unknown users and unroutable domains, remote recipients through
+# e2e-remote (missing: a temporary error and back-off; a stand-in: its K/Z/D
+# report), the delay notice and the bounce at the end of the lifetime, the
+# lock, SIGTERM, and no CPU while idle.
+. "$(dirname "$0")/lib.sh"
+
+# The runner's PATH has our programs only, so that "e2e-remote" is
+# whatever a test puts there (nothing, or a stand-in).
+mkdir -p "$T_TMP/bin"
+for p in e2e-local e2e-queue e2e-bounce; do ln -s "$TOP/bin/$p" "$T_TMP/bin/$p"; done
+RPATH="$T_TMP/bin:/usr/bin:/bin"
+
+envelope() { printf 'F%s\0' "$1"; shift; for r in "$@"; do printf 'T%s\0' "$r"; done; printf '\0'; }
+inject() {  # inject HOME SENDER RCPT... < message
+  local h=$1; shift
+  E2E_HOME=$h e2e-queue 1< <(envelope "$@")
+}
+wait_for() {  # wait_for TENTHS COMMAND...: until COMMAND succeeds
+  local n=$1; shift
+  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+RPID=
+start_runner() {  # start_runner HOME LOG [VAR=VALUE...]
+  local h=$1 log=$2; shift 2
+  env PATH="$RPATH" E2E_HOME="$h" E2E_DOMAIN=alice.i2p "$@" "$TOP/bin/e2e-runner" 2>>"$log" &
+  RPID=$!
+  bg_pid $RPID
+  wait_for 50 grep -q 'e2e-runner: started' "$log"
+}
+nmail() { ls "$1/new" "$1/cur" 2>/dev/null | grep -c ',S='; }
+has() {  # has USER N [USER N]...: each Maildir holds exactly N messages
+  while [ $# -gt 1 ]; do [ "$(nmail "$H/mail/$1")" = "$2" ] || return 1; shift 2; done
+}
+mails() { cat "$1"/new/* "$1"/cur/* 2>/dev/null; }
+queue_empty() { [ -z "$(find "$1/queue/todo" "$1/queue/mess" "$1/queue/info" -type f)" ]; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+msg() { printf 'From: Alice <alice@alice.i2p>\nSubject: %s\nMessage-ID: <%s@alice.i2p>\n\nbody %s\n' "$1" "$1" "$1"; }
+
+# ================= local delivery =================
+H=$T_TMP/a
+mkhome "$H" alice.i2p alice:pw bob:pw carol:pw 2>/dev/null
+ok $? "mail home"
+LOG=$T_TMP/a.log
+start_runner "$H" "$LOG"
+ok $? "runner started"
+
+msg one | inject "$H" alice@alice.i2p bob@alice.i2p
+is "$?" 0 "queued"
+wait_for 10 has bob 1
+ok $? "delivered into bob's Maildir within a second"
+f=$(ls "$H/mail/bob/new")
+like "$f" '^[0-9]+\.M[0-9]+P[0-9]+R0,S=[0-9]+,W=[0-9]+$' "Maildir name <queue id>R<n>,S=,W="
+like "$(head -2 "$H/mail/bob/new/$f")" $'^Return-Path: <alice@alice.i2p>\nDelivered-To: bob@alice.i2p$' "Return-Path and Delivered-To"
+wait_for 10 queue_empty "$H"
+ok $? "the queue is empty afterwards"
+like "$(cat "$LOG")" 'delivery id=[0-9.MP]+ rcpt=bob@alice.i2p result=ok reason="delivered to bob"' "log line for the delivery"
+
+msg two | inject "$H" alice@alice.i2p bob@alice.i2p carol@alice.i2p POSTMASTER@Alice.I2P
+wait_for 10 has alice 1 bob 2 carol 1
+ok $? "three recipients, postmaster to the first user (alice)"
+like "$(mails "$H/mail/alice")" 'Delivered-To: POSTMASTER@alice.i2p' "postmaster's copy says so (the envelope address as given)"
+wait_for 10 queue_empty "$H"
+ok $? "queue empty"
+
+# ---- permanent failures: one bounce to the sender ----
+msg three | inject "$H" carol@alice.i2p nobody@alice.i2p bob@alice.i2p someone@example.com
+wait_for 20 has carol 2
+ok $? "a bounce arrives in the sender's Maildir"
+is "$(nmail "$H/mail/bob")" 3 "the good recipient still got it"
+b=$(grep -l 'report-type=delivery-status' "$H"/mail/carol/new/*)
+B=$(cat $b)
+like "$B" '^Return-Path: <>' "from the null sender"
+like "$B" 'From: Mail Delivery System <MAILER-DAEMON@alice\.i2p>' "From: MAILER-DAEMON"
+like "$B" 'Subject: Undelivered Mail Returned to Sender' "Subject says what happened"
+like "$B" 'Auto-Submitted: auto-replied' "Auto-Submitted"
+like "$B" 'Content-Type: multipart/report; report-type=delivery-status;' "multipart/report, delivery-status"
+like "$B" 'Content-Type: text/plain' "a plain-text first part"
+like "$B" 'could not be delivered' "which says what happened"
+like "$B" '<nobody@alice\.i2p>' "to whom"
+like "$B" 'no such user here' "and why"
+like "$B" 'Content-Type: message/delivery-status' "a message/delivery-status part"
+like "$B" 'Reporting-MTA: dns; alice\.i2p' "Reporting-MTA"
+like "$B" $'Final-Recipient: rfc822; nobody@alice.i2p\nAction: failed\nStatus: 5\\.1\\.1' "per-recipient fields for the unknown user: failed, 5.1.1"
+like "$B" $'Final-Recipient: rfc822; someone@example.com\nAction: failed\nStatus: 5\\.1\\.2' "and for the unroutable domain: 5.1.2"
+like "$B" 'Diagnostic-Code: X-e2e; no such user here' "Diagnostic-Code"
+unlike "$B" 'Final-Recipient: rfc822; bob@' "the delivered recipient is not in the report"
+like "$B" 'Content-Type: text/rfc822-headers' "the original headers attached"
+like "$B" 'Message-ID: <three@alice\.i2p>' "and they are the original's"
+unlike "$B" 'body three' "but not its body"
+python3 - "$b" <<'PY'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+assert m.get_content_type() == 'multipart/report', m.get_content_type()
+assert m.get_param('report-type') == 'delivery-status'
+parts = m.get_payload()
+assert [p.get_content_type() for p in parts] == ['text/plain', 'message/delivery-status', 'text/rfc822-headers'], [p.get_content_type() for p in parts]
+PY
+ok $? "a MIME parser sees text/plain, message/delivery-status, text/rfc822-headers"
+wait_for 10 queue_empty "$H"
+ok $? "queue empty after the bounce"
+is "$(nmail "$H/mail/carol")" 2 "only one bounce"
+
+# ---- no bounce for a bounce ----
+msg four | inject "$H" "" nobody@alice.i2p
+wait_for 20 grep -q 'bounce id=.* result=none reason="null sender"' "$LOG"
+ok $? "a failure from the null sender: logged, no bounce"
+wait_for 10 queue_empty "$H"
+ok $? "queue empty"
+
+# ---- a second runner, SIGTERM ----
+env E2E_HOME="$H" E2E_DOMAIN=alice.i2p timeout 5 e2e-runner 2>"$T_TMP/second.err"
+is "$?" 111 "a second runner on the same queue: exit 111"
+like "$(cat "$T_TMP/second.err")" 'another e2e-runner holds' "and it says why"
+kill -TERM $RPID
+wait $RPID
+is "$?" 0 "SIGTERM: exit 0"
+like "$(tail -1 "$LOG")" 'e2e-runner: stopped' "logged"
+
+# messages queued while no runner runs are delivered at start
+msg five | inject "$H" alice@alice.i2p bob@alice.i2p
+start_runner "$H" "$LOG"
+wait_for 20 has bob 4
+ok $? "a message queued while the runner was down is delivered at start"
+kill -TERM $RPID; wait $RPID
+
+# ================= remote: e2e-remote missing =================
+H=$T_TMP/b
+mkhome "$H" alice.i2p alice:pw 2>/dev/null || echo "not ok - mkhome $H failed"
+LOG=$T_TMP/b.log
+start_runner "$H" "$LOG" E2E_RETRY=2 E2E_WARN=3 E2E_LIFETIME=8
+msg six | inject "$H" alice@alice.i2p bob@far.i2p
+t0=$(date +%s.%N)
+wait_for 10 grep -q 'rcpt=bob@far.i2p result=defer' "$LOG"
+ok $? "remote recipient without e2e-remote: deferred"
+like "$(cat "$LOG")" 'result=defer reason="e2e-remote: unable to run: No such file or directory"' "the reason recorded: e2e-remote: unable to run"
+id=$(ls "$H/queue/mess")
+like "$(cat "$H/queue/info/$id" 2>/dev/null)" $'^e2e-info 1\nqueued [0-9]+\nwarned 0\nR todo 1 [0-9]+ e2e-remote: unable to run: No such file or directory' "state in info/ID: todo, 1 try, the last error"
+# back-off: tries at about 0, 2 and 6 s (doubling), then the end of the lifetime at 8 s
+sleep "$(echo "$t0 + 4.5 - $(date +%s.%N)" | bc)"
+is "$(grep -c 'rcpt=bob@far.i2p result=defer' "$LOG")" 2 "two tries in the first 4.5 s (2 s, then doubling)"
+wait_for 30 grep -q 'notice id=.* result=ok' "$LOG"
+ok $? "a delay notice after E2E_WARN"
+wait_for 60 grep -q 'rcpt=bob@far.i2p result=fail' "$LOG"
+ok $? "the recipient fails at the end of E2E_LIFETIME"
+is "$(grep -c 'rcpt=bob@far.i2p result=defer' "$LOG")" 3 "after three deferrals (0, 2, 6 s)"
+wait_for 30 has alice 2
+ok $? "the sender has a delay notice and a bounce"
+N=$(grep -l 'Action: delayed' "$H"/mail/alice/new/*)
+is "$(echo "$N" | grep -c .)" 1 "exactly one delay notice"
+N=$(cat $N)
+like "$N" 'Subject: Delayed Mail \(still being retried\)' "the notice's subject"
+like "$N" 'has not been delivered yet' "its text says so"
+like "$N" 'You do not need to send your message again' "and what happens next"
+like "$N" $'Final-Recipient: rfc822; bob@far.i2p\nAction: delayed\nStatus: 4\\.' "Action: delayed, Status 4.x.x"
+like "$N" 'Will-Retry-Until: ' "Will-Retry-Until"
+F=$(cat $(grep -l 'Action: failed' "$H"/mail/alice/new/*))
+like "$F" $'Final-Recipient: rfc822; bob@far.i2p\nAction: failed\nStatus: 5\\.4\\.7' "the bounce: failed, 5.4.7"
+like "$F" 'Diagnostic-Code: X-e2e; gave up after 8 seconds in the queue \(#5\.4\.7\); last error: e2e-remote: unable to run' "with the last error"
+wait_for 10 queue_empty "$H"
+ok $? "queue empty"
+kill -TERM $RPID; wait $RPID
+
+# ================= remote: a stand-in e2e-remote =================
+H=$T_TMP/c
+mkhome "$H" alice.i2p alice:pw 2>/dev/null || echo "not ok - mkhome $H failed"
+LOG=$T_TMP/c.log
+cat > "$T_TMP/bin/e2e-remote" <<EOF
+#!/bin/sh
+# records its arguments and input; K for x1 and y, Z for x2, D for x3
+echo "\$*" >> "$T_TMP/remote.args"
+cat > "$T_TMP/remote.in.\$1"
+shift 2
+for r; do
+  case \$r in
+    x2@*) echo "Z 451 4.4.1 try again later" ;;
+    x3@*) echo "D 550 5.1.1 no such user" ;;
+    *) echo "K 250 2.0.0 ok" ;;
+  esac
+done
+EOF
+chmod +x "$T_TMP/bin/e2e-remote"
+start_runner "$H" "$LOG" E2E_RETRY=300
+msg seven > "$T_TMP/seven"
+inject "$H" alice@alice.i2p x1@far.i2p y@near.i2p x2@far.i2p x3@far.i2p < "$T_TMP/seven"
+wait_for 20 grep -q 'rcpt=x3@far.i2p result=fail' "$LOG"
+ok $? "the stand-in ran"
+is "$(sort "$T_TMP/remote.args")" "far.i2p alice@alice.i2p x1@far.i2p x2@far.i2p x3@far.i2p
+near.i2p alice@alice.i2p y@near.i2p" "one run per domain with all its recipients: DOMAIN SENDER RCPT..."
+cmp -s "$T_TMP/remote.in.far.i2p" "$T_TMP/seven"
+ok $? "the message on its fd 0, without the envelope"
+id=$(sed -n 's/.*new id=\([^ ]*\) sender=alice.*/\1/p' "$LOG" | head -1)
+wait_for 20 has alice 1
+ok $? "a bounce for x3"
+like "$(mails "$H/mail/alice")" $'Final-Recipient: rfc822; x3@far.i2p\nAction: failed\nStatus: 5\\.1\\.1\nDiagnostic-Code: smtp; 550 5\\.1\\.1 no such user' "with the remote's SMTP reply"
+like "$(cat "$H/queue/info/$id")" $'R done 0 0 \nR done 0 0 \nR todo 1 [0-9]+ 451 4.4.1 try again later\nR fail 0 0 550 5.1.1 no such user' "state: x1 and y done, x2 to retry, x3 failed and reported"
+
+# idle: a deferred message costs no CPU
+sleep 0.5
+c1=$(cpu $RPID); sleep 2; c2=$(cpu $RPID)
+is "$c2" "$c1" "no CPU used in 2 s while nothing is due"
+grep -q "^State:.*S (sleeping)" "/proc/$RPID/status"
+ok $? "the runner sleeps"
+
+# a restart keeps the state: nothing delivered twice, the retry not early
+kill -TERM $RPID; wait $RPID
+start_runner "$H" "$LOG" E2E_RETRY=300
+sleep 1
+is "$(wc -l < "$T_TMP/remote.args")" 2 "after a restart: done recipients are not sent again, x2 waits for its time"
+# SIGHUP makes no difference to the schedule; the trigger does not retry deferred mail either
+msg eight | inject "$H" alice@alice.i2p alice@alice.i2p
+wait_for 10 has alice 2
+ok $? "a new message is delivered at once while another waits"
+is "$(wc -l < "$T_TMP/remote.args")" 2 "and the waiting one is not retried early"
+kill -TERM $RPID; wait $RPID
+is "$?" 0 "SIGTERM: exit 0"
+
+# a stand-in that crashes without a report: temporary for every recipient
+H=$T_TMP/d
+mkhome "$H" alice.i2p alice:pw 2>/dev/null || echo "not ok - mkhome $H failed"
+LOG=$T_TMP/d.log
+printf '#!/bin/sh\necho "K 250 ok"\nkill -9 $$\n' > "$T_TMP/bin/e2e-remote"
+start_runner "$H" "$LOG" E2E_RETRY=300
+msg nine | inject "$H" alice@alice.i2p p1@far.i2p p2@far.i2p
+wait_for 20 grep -q 'rcpt=p2@far.i2p result=defer' "$LOG"
+ok $? "a crash after one line: the rest deferred"
+like "$(cat "$LOG")" 'rcpt=p1@far.i2p result=ok' "the reported recipient is done"
+like "$(cat "$LOG")" 'rcpt=p2@far.i2p result=defer reason="e2e-remote gave no result \(signal 9\)"' "the other: no result"
+id=$(ls "$H/queue/mess")
+like "$(cat "$H/queue/info/$id")" $'R done 0 0 \nR todo 1 ' "state written"
+kill -TERM $RPID; wait $RPID
+
+# ================= concurrency limits =================
+# stand-ins that take 0.4 s and note when they run; overlapping runs show
+# in the largest number running at once
+printf '#!/bin/sh\necho "+ $(date +%%s%%N)" >> "$1"; sleep 0.4; echo "- $(date +%%s%%N)" >> "$1"\n' > "$T_TMP/conc"
+chmod +x "$T_TMP/conc"
+maxconc() { sort -k2 -n "$1" | awk '{ n += ($1 == "+") ? 1 : -1; if (n > m) m = n } END { print m + 0 }'; }
+printf '#!/bin/sh\n"%s" "%s"\nshift 2; for r; do echo "K ok"; done\n' "$T_TMP/conc" "$T_TMP/remote.conc" > "$T_TMP/bin/e2e-remote"
+chmod +x "$T_TMP/bin/e2e-remote"
+rm -f "$T_TMP/bin/e2e-local"
+printf '#!/bin/sh\n"%s" "%s"\nexec "%s" "$@"\n' "$T_TMP/conc" "$T_TMP/local.conc" "$TOP/bin/e2e-local" > "$T_TMP/bin/e2e-local"
+chmod +x "$T_TMP/bin/e2e-local"
+for lim in 1 3; do
+  H=$T_TMP/conc$lim
+  mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+  LOG=$T_TMP/conc$lim.log
+  rm -f "$T_TMP/remote.conc" "$T_TMP/local.conc"
+  start_runner "$H" "$LOG" E2E_CONCURRENCY=$lim E2E_LOCALCONCURRENCY=$lim
+  inject "$H" alice@alice.i2p a@one.i2p b@two.i2p c@three.i2p d@four.i2p < "$T_TMP/seven"
+  for i in 1 2 3 4; do inject "$H" alice@alice.i2p bob@alice.i2p < "$T_TMP/seven"; done
+  wait_for 100 queue_empty "$H"
+  ok $? "limit $lim: four remote runs and four local deliveries done"
+  is "$(maxconc "$T_TMP/remote.conc")" "$lim" "E2E_CONCURRENCY=$lim: at most $lim e2e-remote at once"
+  is "$(maxconc "$T_TMP/local.conc")" "$lim" "E2E_LOCALCONCURRENCY=$lim: at most $lim e2e-local at once"
+  kill -TERM $RPID; wait $RPID
+done
+rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
+
+# ================= e2e-bounce by itself =================
+H=$T_TMP/c
+E2E_HOME=$H E2E_DOMAIN=alice.i2p PATH=$RPATH e2e-bounce failed ID 1 2 "" x@y.i2p 5.1.1 "no" < "$T_TMP/seven" 2>/dev/null
+is "$?" 100 "e2e-bounce: nothing to the null sender (exit 100)"
+E2E_HOME=$H E2E_DOMAIN=alice.i2p e2e-bounce failed ID 1 2 alice@alice.i2p x@y.i2p 5.1.1 < "$T_TMP/seven" 2>/dev/null
+is "$?" 100 "e2e-bounce: an incomplete recipient triple is a usage error"
+E2E_HOME=$H E2E_DOMAIN=alice.i2p e2e-bounce lost ID 1 2 alice@alice.i2p x@y.i2p 5.1.1 no < "$T_TMP/seven" 2>/dev/null
+is "$?" 100 "e2e-bounce: only failed or delayed"
+python3 -c 'import sys; sys.stdout.write("Subject: long\n" + ("X-Pad: " + "p" * 100 + "\n") * 2000 + "\nbody\n")' > "$T_TMP/longhead"
+rm -f "$H/queue/todo/"*
+E2E_HOME=$H E2E_DOMAIN=alice.i2p PATH=$RPATH e2e-bounce delayed ID 1795000000 1795600000 alice@alice.i2p x@y.i2p 4.4.1 "451 4.4.1 later" < "$T_TMP/longhead"
+is "$?" 0 "e2e-bounce: a notice about a message with a 200 KiB header"
+f=$(ls "$H/queue/todo/"* 2>/dev/null | head -1)
+[ -n "$f" ] && [ "$(stat -c %s "$f")" -lt 70000 ] && grep -aq 'Diagnostic-Code: smtp; 451 4.4.1 later' "$f" && grep -aq 'Subject: Delayed Mail' "$f"
+ok $? "queued, the header cut to 64 KiB, with an smtp Diagnostic-Code"
+
+# ================= settings =================
+env -u E2E_HOME E2E_DOMAIN=x.i2p e2e-runner 2>"$T_TMP/err"
+is "$?" 100 "no E2E_HOME: exit 100"
+E2E_HOME=$H E2E_DOMAIN=alice.i2p E2E_RETRY=soon e2e-runner 2>"$T_TMP/err"
+is "$?" 100 "a malformed E2E_RETRY: exit 100"
+like "$(cat "$T_TMP/err")" 'E2E_RETRY' "naming it"
+
+done_testing
