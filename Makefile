@@ -55,7 +55,7 @@ build/unit/%: tests/unit/%.c build/libe2e.a $(LIBHDR) tests/unit/tap.h build/fla
 units: $(UNITS)
 
 # The whole suite: TAP scripts and unit-test programs, run by prove.
-check: all units
+check: deps all units
 	prove -e '' $(UNITS) $(wildcard tests/*.t)
 
 deps:
