@@ -74,28 +74,7 @@ size_t cache_fmt(char *out, char const *host, cache_entry const *c)
 
 int cache_store(char const *dir, char const *host, char const *text, size_t len)
 {
-  char tmp[4096], path[4096];
-  int fd, e, tries;
-  if (snprintf(path, sizeof path, "%s/%s", dir, host) >= (int)sizeof path
-      || snprintf(tmp, sizeof tmp, "%s/.t%lu.%s", dir, (unsigned long)getpid(), host) >= (int)sizeof tmp) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (tries = 0;; tries++) {
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) break;
-    if (errno != EEXIST || tries) return -1;
-    unlink(tmp);   /* left by a crashed process that had our pid */
-  }
-  if (write_all(fd, text, len) < 0 || fsync(fd) < 0) goto fail;
-  if (close(fd) < 0) { fd = -1; goto fail; }
-  fd = -1;
-  if (rename(tmp, path) < 0) goto fail;
-  return fsync_dir(dir);
-fail:
-  e = errno;
-  if (fd >= 0) close(fd);
-  unlink(tmp);
-  errno = e;
-  return -1;
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/%s", dir, host) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+  return file_replace(path, text, len, 0644);
 }

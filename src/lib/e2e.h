@@ -75,7 +75,7 @@ int file_read(char const *path, char **out, size_t *len, size_t max);
 /* ---- durable.c: crash-safe files ---- */
 /* fsync of the directory holding a name (or the directory itself). */
 int fsync_dir(char const *dir);
-/* Writes path atomically: dir/.tmp-name, fsync, rename, fsync dir. */
+/* Writes path atomically: dir/.t<pid>.name, fsync, rename, fsync dir. */
 int file_replace(char const *path, char const *data, size_t len, mode_t mode);
 
 /* ---- addr.c: mail addresses ---- */
@@ -334,5 +334,15 @@ void hdr_date_fmt(char *out, int64_t t);
  * around): 0 with *dom and *len set, -1 malformed. */
 int hdr_msgid_domain(char const *s, char const **dom, size_t *len);
 /* ---- end of header.c ---- */
+
+/* ---- qscan.c: the queue seen from outside the runner (for e2e-qstat) ---- */
+/* Loads queue/todo/ID (a message the runner has not taken in yet: every
+ * recipient QR_TODO, no state). Returns as qmsg_load does: 1 loaded,
+ * 0 no such message, -2 malformed message file, -1 error (errno). */
+int qmsg_load_new(char const *qdir, char const *id, qmsg **out);
+/* Who holds the flock(2) on lockpath, from /proc/locks: 1 held (*pid set
+ * to the holder as the kernel reports it), 0 not held, -1 cannot tell. */
+int qlock_holder(char const *lockpath, pid_t *pid);
+/* ---- end of qscan.c ---- */
 
 #endif
