@@ -31,13 +31,15 @@ char const *i2p_reason(int e)
 static char const b64chars[64] =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-~";
 
-static int b64val(unsigned char c)
+/* c62, c63: the last two letters of the alphabet ('-' '~' for I2P,
+ * '+' '/' for RFC 4648's standard base64). */
+static int b64val(unsigned char c, char c62, char c63)
 {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
   if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '~') return 63;
+  if (c == (unsigned char)c62) return 62;
+  if (c == (unsigned char)c63) return 63;
   return -1;
 }
 
@@ -66,7 +68,8 @@ size_t i2p_b64_encode(char *out, unsigned char const *in, size_t n)
   return w;
 }
 
-int i2p_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n)
+static int b64_decode_alpha(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n,
+                            char c62, char c63)
 {
   size_t pad = 0, i, w = 0;
   uint32_t acc = 0;
@@ -77,7 +80,7 @@ int i2p_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *i
   if (n % 4 == 1 || (pad && 4 - n % 4 != pad)) return I2P_ESYNTAX;
   if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > max) return I2P_ESPACE;
   for (i = 0; i < n; i++) {
-    int v = b64val((unsigned char)in[i]);
+    int v = b64val((unsigned char)in[i], c62, c63);
     if (v < 0) return I2P_ESYNTAX;
     acc = acc << 6 | (uint32_t)v;
     bits += 6;
@@ -90,6 +93,16 @@ int i2p_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *i
   if (acc) return I2P_ESYNTAX;
   *outlen = w;
   return 0;
+}
+
+int i2p_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n)
+{
+  return b64_decode_alpha(out, max, outlen, in, n, '-', '~');
+}
+
+int std_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n)
+{
+  return b64_decode_alpha(out, max, outlen, in, n, '+', '/');
 }
 
 /* ---- base32 ---- */

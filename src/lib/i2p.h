@@ -55,6 +55,8 @@ size_t i2p_b64_encode(char *out, unsigned char const *in, size_t n);
  * right; nonzero leftover bits, '+', '/', blanks: I2P_ESYNTAX; more than
  * max bytes: I2P_ESPACE. */
 int i2p_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n);
+/* The same for RFC 4648's standard alphabet ('+' and '/'), e.g. for SASL. */
+int std_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n);
 
 /* ---- base32, RFC 4648 alphabet, lower case, no padding ---- */
 size_t i2p_b32_encode(char *out, unsigned char const *in, size_t n);

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <stdio.h>
 #include "e2e.h"
+#include "i2p.h"
 
 int smtp_path(char *s, char *a, char **rest, char const *pmdomain)
 {
@@ -35,19 +36,8 @@ char *smtp_param(char **p)
 
 int b64_decode(char *s)
 {
-  static char const al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t i, n = strlen(s), w = 0;
-  unsigned int acc = 0, bits = 0, pad = 0;
-  if (n % 4) return -1;
-  for (i = 0; i < n; i++) {
-    char const *c = strchr(al, s[i]);
-    if (s[i] == '=' && i + 2 >= n && (pad || i + 1 == n || s[i + 1] == '=')) { pad++; continue; }
-    if (!c || pad) return -1;
-    acc = ((acc << 6) | (unsigned int)(c - al)) & 0xffff;
-    bits += 6;
-    if (bits >= 8) { bits -= 8; s[w++] = (char)((acc >> bits) & 0xff); }
-  }
-  if (acc & ((1u << bits) - 1)) return -1;
+  size_t n = strlen(s), w;
+  if (n % 4 || std_b64_decode((unsigned char *)s, n, &w, s, n)) return -1;
   s[w] = 0;
   return (int)w;
 }

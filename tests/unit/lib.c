@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <unistd.h>
 #include "e2e.h"
+#include "i2p.h"
 #include "tap.h"
 
 char const *PROG = "unit-lib";
@@ -114,6 +115,14 @@ static void test_misc(void)
      && !scan_u64("-1", 10, &v) && !scan_u64("5", 3, &v) && !scan_u64("99999999999999999999999", UINT64_MAX, &v), "scan_u64 rejects junk and overflow");
   ok(exit_class(0) == 0 && exit_class(100 << 8) == 100 && exit_class(111 << 8) == 111
      && exit_class(1 << 8) == 111 && exit_class(9) == 111, "exit_class");
+  {
+    unsigned char d[16];
+    size_t w;
+    ok(!std_b64_decode(d, sizeof d, &w, "aGVsbG8=", 8) && w == 5 && !memcmp(d, "hello", 5), "std_b64_decode");
+    ok(!std_b64_decode(d, sizeof d, &w, "+/+/", 4) && w == 3 && d[0] == 0xfb && d[1] == 0xff && d[2] == 0xbf,
+       "std_b64_decode: + and /");
+    ok(std_b64_decode(d, sizeof d, &w, "-~-~", 4) != 0, "std_b64_decode refuses I2P's - and ~");
+  }
   ok(user_valid("bob") && user_valid("a.b-c_d1") && !user_valid("") && !user_valid(".x")
      && !user_valid("-x") && !user_valid("Bob") && !user_valid("a/b") && !user_valid("a:b"), "user_valid");
 }
