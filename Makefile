@@ -62,9 +62,25 @@ check: deps all units
 deps:
 	sh tests/deps.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: programs into $(PREFIX)/bin,
+# man pages into $(PREFIX)/share/man/man8, the s6 service templates into
+# $(PREFIX)/share/e2e/run (where e2e-setup looks, beside its bin/).
+BINDIR    = $(PREFIX)/bin
+MAN8DIR   = $(PREFIX)/share/man/man8
+TMPLDIR   = $(PREFIX)/share/e2e/run
+install: all
+	install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(TMPLDIR)
+	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard src/e2e-*.8) $(DESTDIR)$(MAN8DIR)
+	rm -rf $(DESTDIR)$(TMPLDIR) && install -d -m 755 $(DESTDIR)$(TMPLDIR)
+	cd run && for f in $$(find . -type f); do \
+	  m=644; [ ! -x "$$f" ] || m=755; \
+	  install -D -m $$m "$$f" "$(abspath $(DESTDIR)$(TMPLDIR))/$$f" || exit 1; \
+	done
+
 clean:
 	rm -rf build bin/e2e-*
 
 FORCE:
-.PHONY: all check deps clean units FORCE
+.PHONY: all check deps clean install units FORCE
 .SECONDARY:

@@ -1,10 +1,23 @@
 #!/bin/sh
-# e2e-setup HOME DOMAIN: creates a mail home with every default.
+# e2e-setup HOME DOMAIN: creates a mail home with every default, and its
+# s6 scan directory (HOME/service) from the service templates.
 # Never overwrites a key, the users file or a setting that is already there,
-# so running it again only adds what is missing.
+# so running it again only adds what is missing (and, as root, repairs
+# owners and modes).
+#
+# Run as root it also makes the service accounts and gives every part of
+# the home its owner (docs/operations.md says who may do what, and why):
+#   e2e-smtpd  local submission (tcpserver + e2e-smtpd)
+#   e2e-sam    mail from I2P (e2e-samaccept + e2e-smtpd); reads the key
+#   e2e-mail   the queue and the Maildirs: e2e-runner, e2e-pop3d, and a
+#              setuid copy of e2e-queue in HOME/libexec for the two above
+#   e2e-log    the loggers (s6-log)
+# and the group e2e (e2e-smtpd, e2e-sam, e2e-mail): may read users, run
+# libexec/e2e-queue, write cache/.
 set -eu
 PROG=e2e-setup
 die() { echo "$PROG: fatal: $*" >&2; exit "${EXIT:-111}"; }
+warn() { echo "$PROG: warning: $*" >&2; }
 [ $# -eq 2 ] || { EXIT=100; die "usage: e2e-setup HOME DOMAIN"; }
 home=$1 domain=$(printf '%s' "$2" | tr 'A-Z' 'a-z')
 case $domain in
@@ -14,11 +27,20 @@ case $domain in
 esac
 case $home in /*) ;; *) home=$(pwd)/$home ;; esac
 bindir=$(cd "$(dirname "$0")" && pwd)
+# the service templates: installed (PREFIX/share/e2e/run) or in the source tree
+tmpl=$bindir/../share/e2e/run
+[ -f "$tmpl/runner/run" ] || tmpl=$bindir/../run
+[ -f "$tmpl/runner/run" ] || die "no service templates in $bindir/../share/e2e/run or $bindir/../run"
+tmpl=$(cd "$tmpl" && pwd)
+root=; [ "$(id -u)" != 0 ] || root=1
 
-umask 077
+# As an ordinary user everything is private to that user; as root, what
+# the services must read is readable and the rest is set below.
+if [ -n "$root" ]; then umask 022; else umask 077; fi
 mkdir -p "$home" || die "unable to create $home"
 cd "$home"
-mkdir -p env mail cache queue/tmp queue/todo queue/mess queue/info || die "unable to create the directories in $home"
+mkdir -p env cache && (umask 077 && mkdir -p mail queue/tmp queue/todo queue/mess queue/info) ||
+  die "unable to create the directories in $home"
 [ -p queue/trigger ] || mkfifo -m 0600 queue/trigger || die "unable to create queue/trigger"
 [ -e users ] || : > users || die "unable to create users"
 
@@ -46,16 +68,164 @@ setting E2E_VERIFY e2e-verify
 setting PATH "$bindir:/usr/bin:/bin"
 
 # The s6 scan directory: one service directory per template in run/, and
-# a log directory each. samaccept stays down until there is a key.
-tmpl=$bindir/../run
-[ -d "$tmpl" ] || tmpl=$bindir/../share/e2e/run
-[ -d "$tmpl" ] || die "no service templates beside $bindir"
+# a log directory each. samaccept stays down until there is a key: its
+# down file says so, and a later run removes that file (only that one)
+# once the key exists.
+DOWNMARK="e2e-setup: down until there is a key (e2e-keygen), then run e2e-setup again"
 mkdir -p service log || die "unable to create service/ and log/"
 for t in "$tmpl"/*/; do
   s=$(basename "$t")
   mkdir -p "log/$s" || die "unable to create log/$s"
   [ -e "service/$s" ] && continue
+  rm -rf "service/.$s.tmp"
   cp -R "$t" "service/.$s.tmp" && mv "service/.$s.tmp" "service/$s" || die "unable to create service/$s"
-  [ "$s" != samaccept ] || [ -e key ] || : > "service/$s/down"
+  [ "$s" != samaccept ] || [ -e key ] || echo "$DOWNMARK" > "service/$s/down"
 done
+if [ -e key ] && [ -f service/samaccept/down ] && [ "$(cat service/samaccept/down)" = "$DOWNMARK" ]; then
+  rm -f service/samaccept/down
+  ! s6-svok service/samaccept 2>/dev/null || s6-svc -u service/samaccept || :
+  echo "$PROG: samaccept enabled: there is a key now"
+fi
+
+if [ -z "$root" ]; then
+  echo "$PROG: mail home $home for $domain is ready"
+  exit 0
+fi
+
+# ---- as root: accounts, owners, modes ----
+nologin=/usr/sbin/nologin
+[ -x $nologin ] || nologin=/bin/false
+command -v useradd >/dev/null && command -v groupadd >/dev/null && command -v usermod >/dev/null ||
+  die "useradd, groupadd and usermod are needed to make the service accounts (Debian: passwd)"
+
+# retry CMD...: the account tools fail while another one holds the lock
+# of /etc/passwd; the last error is shown.
+retry() {
+  n=0
+  until err=$("$@" 2>&1); do
+    n=$((n + 1))
+    case $err in *lock*) ;; *) n=20 ;; esac
+    [ $n -lt 20 ] || { [ -z "$err" ] || echo "$err" >&2; return 1; }
+    sleep 0.25
+  done
+}
+group() {   # group NAME
+  getent group "$1" >/dev/null || retry groupadd --system "$1" || getent group "$1" >/dev/null ||
+    die "unable to create the group $1"
+}
+account() {   # account NAME GROUP COMMENT: NAME's own group, and GROUP too
+  name=$1 grp=$2 comment=$3
+  if ! getent passwd "$name" >/dev/null; then
+    if getent group "$name" >/dev/null; then own="--gid $name"; else own=--user-group; fi
+    retry useradd --system $own --no-create-home --home-dir /nonexistent --shell "$nologin" \
+      --comment "$comment" ${grp:+--groups "$grp"} "$name" || getent passwd "$name" >/dev/null ||
+      die "unable to create the account $name"
+  fi
+  if [ -n "$grp" ] && ! id -nG "$name" | tr ' ' '\n' | grep -qx "$grp"; then
+    retry usermod -a -G "$grp" "$name" || die "unable to add $name to the group $grp"
+  fi
+}
+group e2e
+account e2e-mail e2e "e2e mail queue, runner, Maildirs, POP3"
+account e2e-smtpd e2e "e2e mail SMTP submission"
+account e2e-sam e2e "e2e mail from I2P"
+account e2e-log "" "e2e mail logs"
+
+# The setuid e2e-queue lets e2e-smtpd and e2e-sam queue mail into a queue
+# they cannot read. Where the home's file system ignores setuid (nosuid),
+# or e2e-queue is a sanitizer build (LeakSanitizer cannot work in a setuid
+# process), the two run as e2e-mail instead: less separation, but mail flows.
+smtpd_user=e2e-smtpd sam_user=e2e-sam nosuid=
+if findmnt -n -o OPTIONS --target "$home" 2>/dev/null | tr ',' '\n' | grep -qx nosuid; then
+  nosuid="$home is on a file system mounted nosuid"
+elif grep -q __asan_init "$bindir/e2e-queue" 2>/dev/null; then
+  nosuid="$bindir/e2e-queue is a sanitizer build, which cannot run setuid"
+fi
+if [ -n "$nosuid" ]; then
+  warn "$nosuid: smtpd and samaccept run as e2e-mail (see docs/operations.md)"
+  smtpd_user=e2e-mail sam_user=e2e-mail
+  rm -f libexec/e2e-queue
+else
+  [ -x "$bindir/e2e-queue" ] || die "no $bindir/e2e-queue"
+  mkdir -p libexec
+  if ! cmp -s "$bindir/e2e-queue" libexec/e2e-queue; then
+    rm -f libexec/.e2e-queue.tmp
+    cp "$bindir/e2e-queue" libexec/.e2e-queue.tmp &&
+    chown e2e-mail:e2e libexec/.e2e-queue.tmp && chmod 4110 libexec/.e2e-queue.tmp &&
+    mv -f libexec/.e2e-queue.tmp libexec/e2e-queue || die "unable to install libexec/e2e-queue"
+  fi
+  chown e2e-mail:e2e libexec/e2e-queue && chmod 4110 libexec/e2e-queue || die "unable to set up libexec/e2e-queue"
+  chown root:root libexec && chmod 755 libexec
+fi
+
+# Only paths in the home itself (root's) are changed by name; what lies
+# inside the accounts' own directories is changed with chown -R, which
+# works through directory descriptors and never follows a symbolic link:
+# nothing an account renames or links there can redirect a change made
+# by root to another file.
+# owner OWNER:GROUP MODE NAME...: both, for names in the home that exist.
+owner() {
+  o=$1 m=$2; shift 2
+  for p in "$@"; do
+    [ -e "$p" ] && [ ! -L "$p" ] || continue
+    chown "$o" "$p" && chmod "$m" "$p" || die "unable to set the owner and mode of $home/$p"
+  done
+}
+# tree OWNER:GROUP DIR: DIR and everything in it.
+tree() { chown -R -h "$1" "$2" || die "unable to give $home/$2 to ${1%:*}"; }
+
+# root's: the home, the settings, the service tree (s6 runs it as root:
+# no service may write there), the public files.
+owner root:root 755 . env service log
+find env -type f -exec chown root:root {} + -exec chmod 644 {} + || die "unable to set up env/"
+owner root:root 644 i2pmail.key b32 domains routes
+owner root:e2e 640 users
+owner "$sam_user:$sam_user" 600 key
+# e2e-mail's: the queue and the Maildirs.
+tree e2e-mail:e2e-mail queue
+tree e2e-mail:e2e-mail mail
+owner e2e-mail:e2e-mail 700 queue mail
+# e2e-resolve's cache: written under e2e-sam (e2e-verify) and e2e-mail (e2e-remote).
+chgrp -R -h e2e cache || die "unable to set up cache/"
+owner e2e-mail:e2e 2770 cache
+# the logs
+for d in log/*/; do
+  d=${d%/}
+  [ ! -L "$d" ] || continue
+  tree e2e-log:e2e-log "$d"
+  owner e2e-log:e2e-log 750 "$d"
+done
+
+# Who runs each service: data/user in its directory and in its log/.
+runas() {   # runas DIR ACCOUNT
+  mkdir -p "$1/data"
+  [ "$(cat "$1/data/user" 2>/dev/null)" = "$2" ] || echo "$2" > "$1/data/user" || die "unable to write $1/data/user"
+}
+for d in service/*/; do
+  s=$(basename "$d")
+  case $s in
+    smtpd) runas "service/$s" "$smtpd_user" ;;
+    samaccept) runas "service/$s" "$sam_user" ;;
+    runner|pop3d) runas "service/$s" e2e-mail ;;
+    *) continue ;;
+  esac
+  [ ! -d "service/$s/log" ] || runas "service/$s/log" e2e-log
+done
+# What the services read in their directories (notification-fd, data/)
+# is readable, nothing there is writable but by root; s6's own supervise/
+# and event/ are left as s6 made them.
+find service \( -name supervise -o -name event -o -name .s6-svscan \) -prune -o -exec chown -h root:root {} + -exec chmod go+rX,go-w {} + ||
+  die "unable to set up service/"
+
+# The accounts must reach the home and the programs.
+if command -v s6-setuidgid >/dev/null; then
+  cannot=
+  for a in e2e-mail e2e-smtpd e2e-sam e2e-log; do
+    s6-setuidgid "$a" test -x "$home" 2>/dev/null || cannot="$cannot $a"
+  done
+  [ -z "$cannot" ] ||
+    warn "the accounts cannot reach $home (a directory above it is not searchable by others): the services will fail"
+  s6-setuidgid e2e-mail test -x "$bindir/e2e-runner" 2>/dev/null ||
+    warn "e2e-mail cannot run $bindir/e2e-runner (a directory above it is not searchable by others): the services will fail"
+fi
 echo "$PROG: mail home $home for $domain is ready"

@@ -1,0 +1,59 @@
+#!/bin/bash
+# make install with PREFIX and DESTDIR: programs, man pages and the s6
+# service templates where they belong; the installed e2e-setup finds its
+# templates (PREFIX/share/e2e/run) and makes a home that runs the
+# installed programs.
+. "$(dirname "$0")/lib.sh"
+
+chmod 755 "$T_TMP"
+dest=$T_TMP/dest
+prefix=/opt/e2e
+# -o all: install what is built, never rebuild here (make check may have
+# built with other flags).
+out=$(make -s -C "$TOP" -o all install DESTDIR="$dest" PREFIX="$prefix" 2>&1)
+ok $? "make install DESTDIR=… PREFIX=$prefix"
+[ -z "$out" ] || diag "$out"
+P=$dest$prefix
+
+missing=
+for b in "$TOP"/bin/e2e-*; do
+  n=$(basename "$b")
+  [ -x "$P/bin/$n" ] && cmp -s "$b" "$P/bin/$n" || missing="$missing $n"
+done
+is "$missing" "" "every program in $prefix/bin, executable"
+missing=
+for m in "$TOP"/src/e2e-*.8; do
+  n=$(basename "$m")
+  [ -f "$P/share/man/man8/$n" ] || missing="$missing $n"
+done
+is "$missing" "" "every man page in $prefix/share/man/man8"
+for n in e2e-setup e2e-passwd e2e-qstat; do
+  [ -f "$P/share/man/man8/$n.8" ] && out=$(man --warnings -l "$P/share/man/man8/$n.8" 2>&1 >/dev/null)
+  ok "$([ $? = 0 ] && [ -z "$out" ]; echo $?)" "$n.8 is installed and renders without warnings"
+  [ -z "$out" ] || diag "$out"
+done
+diff -r "$TOP/run" "$P/share/e2e/run" >/dev/null
+ok $? "the service templates in $prefix/share/e2e/run"
+is "$(find "$P/share/e2e/run" -name run ! -perm -755 | wc -l)" 0 "their run scripts are executable"
+is "$(find "$dest" ! -user "$(id -u)" | wc -l)" 0 "nothing installed belongs to another user"
+
+# the installed e2e-setup
+home=$T_TMP/home
+out=$("$P/bin/e2e-setup" "$home" alice.i2p 2>&1)
+ok $? "the installed e2e-setup makes a home"
+like "$out" "mail home $home for alice\.i2p is ready" "and says so"
+for s in smtpd pop3d samaccept runner; do
+  cmp -s "$P/share/e2e/run/$s/run" "$home/service/$s/run" && cmp -s "$P/share/e2e/run/$s/log/run" "$home/service/$s/log/run"
+  ok $? "service/$s comes from the installed templates"
+done
+is "$(cat "$home/env/PATH")" "$P/bin:/usr/bin:/bin" "the services run the installed programs"
+if [ "$(id -u)" = 0 ]; then
+  cmp -s "$P/bin/e2e-queue" "$home/libexec/e2e-queue"
+  ok $? "as root: libexec/e2e-queue is the installed e2e-queue"
+fi
+rm -rf "$P/share/e2e/run"
+out=$("$P/bin/e2e-setup" "$T_TMP/home2" alice.i2p 2>&1)
+is "$?" 111 "without templates e2e-setup fails"
+like "$out" "no service templates in $P/bin/\.\./share/e2e/run" "and says where it looked"
+
+done_testing
