@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <skalibs/strerr.h>
 #include "e2e.h"
 
@@ -54,6 +55,20 @@ static char *users_with(char const *path, char const *user, char const *hash, si
   return out;
 }
 
+/* dir and its tmp/ new/ cur/ */
+static int chown_maildir(char const *dir, uid_t u, gid_t g)
+{
+  static char const *const sub[] = { "", "/tmp", "/new", "/cur" };
+  char p[4096];
+  unsigned int i;
+  if (u == getuid() && g == getgid()) return 0;
+  for (i = 0; i < 4; i++) {
+    snprintf(p, sizeof p, "%s%s", dir, sub[i]);
+    if (chown(p, u, g) < 0) return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char const *const *argv)
 {
   char pw[1024], salt[CRYPT_GENSALT_OUTPUT_SIZE], path[4096];
@@ -61,6 +76,7 @@ int main(int argc, char const *const *argv)
   char const *hash;
   char *users;
   size_t len;
+  struct stat st;
   if (argc != 3) die_usage();
   if (!user_valid(argv[2]))
     strerr_dief2x(E2E_PERM, "invalid user name (use a-z, 0-9, '.', '_', '-'; up to 64): ", argv[2]);
@@ -75,12 +91,21 @@ int main(int argc, char const *const *argv)
   if (!hash || hash[0] == '*') strerr_diefu1sys(E2E_TEMP, "hash the password");
   if (snprintf(path, sizeof path, "%s/users", argv[1]) >= (int)sizeof path) strerr_dief1x(E2E_PERM, "HOME too long");
   users = users_with(path, argv[2], hash, &len);
-  if (file_replace(path, users, len, 0600) < 0) strerr_diefu2sys(E2E_TEMP, "write ", path);
+  /* the new file keeps the old one's owner, group and mode (e2e-setup
+   * makes it root:e2e 0640 when it creates service accounts) */
+  if (stat(path, &st) < 0) { st.st_uid = (uid_t)-1; st.st_gid = (gid_t)-1; st.st_mode = 0600; }
+  if (file_replace(path, users, len, st.st_mode & 0640) < 0) strerr_diefu2sys(E2E_TEMP, "write ", path);
+  if ((st.st_uid != (uid_t)-1 || st.st_gid != (gid_t)-1) && chown(path, st.st_uid, st.st_gid) < 0)
+    strerr_diefu2sys(E2E_TEMP, "set the owner of ", path);
   free(users);
   explicit_bzero(cd, sizeof *cd);
   free(cd);
+  /* the Maildir belongs to whoever owns HOME/mail (the delivery account) */
+  snprintf(path, sizeof path, "%s/mail", argv[1]);
+  if (stat(path, &st) < 0) strerr_diefu2sys(E2E_TEMP, "stat ", path);
   snprintf(path, sizeof path, "%s/mail/%s", argv[1], argv[2]);
   if (maildir_make(path) < 0) strerr_diefu2sys(E2E_TEMP, "create the Maildir ", path);
+  if (chown_maildir(path, st.st_uid, st.st_gid) < 0) strerr_diefu2sys(E2E_TEMP, "set the owner of ", path);
   log3("password set for ", argv[2], ", Maildir ready");
   return 0;
 }

@@ -32,7 +32,7 @@ done_testing() { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; }
 # A scratch directory removed at exit; processes registered with
 # `bg_pid PID` are killed (by PID) at exit too, also on failure.
 T_PIDS=""
-T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-test.XXXXXX")
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/e2e-test.XXXXXX") && chmod 755 "$T_TMP"  # service accounts must reach homes in it
 bg_pid() { T_PIDS="$T_PIDS $1"; }
 t_cleanup() {
   for p in $T_PIDS; do kill "$p" 2>/dev/null; done
