@@ -48,8 +48,13 @@ for s in smtpd pop3d samaccept runner; do
 done
 is "$(cat "$home/env/PATH")" "$P/bin:/usr/bin:/bin" "the services run the installed programs"
 if [ "$(id -u)" = 0 ]; then
-  cmp -s "$P/bin/e2e-queue" "$home/libexec/e2e-queue"
-  ok $? "as root: libexec/e2e-queue is the installed e2e-queue"
+  if grep -q __asan_init "$P/bin/e2e-queue"; then
+    [ ! -e "$home/libexec/e2e-queue" ]
+    ok $? "as root, a sanitizer build: no setuid copy of e2e-queue (it cannot run setuid)"
+  else
+    cmp -s "$P/bin/e2e-queue" "$home/libexec/e2e-queue"
+    ok $? "as root: libexec/e2e-queue is the installed e2e-queue"
+  fi
 fi
 rm -rf "$P/share/e2e/run"
 out=$("$P/bin/e2e-setup" "$T_TMP/home2" alice.i2p 2>&1)
