@@ -306,7 +306,9 @@ yggurls =
 [addressbook]
 enabled = true
 defaulturl =
-subscriptions =
+# not empty: i2pd 2.45.1 aborts (std::out_of_range) 3 minutes after the
+# start when it downloads an empty subscription URL; this name resolves nowhere
+subscriptions = http://nosuchhost.i2p/hosts.txt
 
 [exploratory]
 inbound.length = 0
