@@ -62,6 +62,11 @@ check: deps all units
 deps:
 	sh tests/deps.sh
 
+# Two mail servers on a private I2P network of i2pd routers; a message
+# sent with swaks, fetched with POP3, its hops shown (demo/demo.sh).
+demo: deps all
+	bash demo/demo.sh
+
 # make install [PREFIX=/usr/local] [DESTDIR=]: programs into $(PREFIX)/bin,
 # man pages into $(PREFIX)/share/man/man8, the s6 service templates into
 # $(PREFIX)/share/e2e/run (where e2e-setup looks, beside its bin/).
@@ -82,5 +87,5 @@ clean:
 	rm -rf build bin/e2e-*
 
 FORCE:
-.PHONY: all check deps clean install units FORCE
+.PHONY: all check demo deps clean install units FORCE
 .SECONDARY:
