@@ -33,7 +33,7 @@ logs() {
 	for f in "$FLOW_DIR"/net.log "$FLOW_DIR"/keygen-*.log "$FLOW_DIR"/setup-*.log "$FLOW_DIR"/*/log/*/current; do
 		[ -s "$f" ] || continue
 		printf '    --- %s\n' "${f#"$FLOW_DIR"/}"
-		grep -Ev 'tcpserver: (status|pid|ok|end) |unable to read from the client|end reason=(eof|read_error)|start proto=TCP' "$f" |
+		grep -Ev 'tcpserver: (status:|pid|ok|end) |unable to read from the client|end reason=(eof|read_error)|start proto=TCP' "$f" |
 			tail -n 8 | cut -c1-220 | sed 's/^/    /'
 	done
 }
@@ -114,7 +114,10 @@ SENT=$(date +%s.%N)
 out=$(flow_send alice bob@bob.i2p "Hello from Alice over I2P" "$D/body")
 # the SMTP dialogue without the message itself and EHLO's list
 printf '%s\n' "$out" | grep -E '^( [-~]> (EHLO|AUTH|MAIL|RCPT|DATA|QUIT)|<[-~]  [2-5][0-9][0-9] )' | cut -c1-110 | sed 's/^/    /'
-printf '%s\n' "$out" | grep -Eq '^<[-~]  250 2\.0\.0 ok' || fail "Alice's server did not accept the message"
+printf '%s\n' "$out" | grep -Eq '^<[-~]  250 2\.0\.0 ok' || {
+	printf '%s\n' "$out" | tail -n 15 | sed 's/^/    swaks: /'
+	fail "Alice's server did not accept the message"
+}
 
 step "Waiting for it in Bob's Maildir"
 t=$(now_us)
