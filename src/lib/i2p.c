@@ -31,15 +31,15 @@ char const *i2p_reason(int e)
 static char const b64chars[64] =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-~";
 
-/* c62, c63: the last two letters of the alphabet ('-' '~' for I2P,
- * '+' '/' for RFC 4648's standard base64). */
-static int b64val(unsigned char c, char c62, char c63)
+/* alpha: the last two letters of the alphabet ("-~" for I2P, "+/" for
+ * RFC 4648's standard base64). */
+static int b64val(unsigned char c, char const *alpha)
 {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
   if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == (unsigned char)c62) return 62;
-  if (c == (unsigned char)c63) return 63;
+  if (c == (unsigned char)alpha[0]) return 62;
+  if (c == (unsigned char)alpha[1]) return 63;
   return -1;
 }
 
@@ -68,22 +68,19 @@ size_t i2p_b64_encode(char *out, unsigned char const *in, size_t n)
   return w;
 }
 
-static int b64_decode_alpha(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n,
-                            char c62, char c63)
+/* Packs n letters of width bits each (their values from val) into bytes;
+ * leftover bits must be zero. The caller has checked the length. */
+static int unpack(unsigned char *out, size_t *outlen, char const *in, size_t n, unsigned int width,
+                  int (*val)(unsigned char, char const *), char const *alpha)
 {
-  size_t pad = 0, i, w = 0;
+  size_t i, w = 0;
   uint32_t acc = 0;
   unsigned int bits = 0;
-  if (n && in[n - 1] == '=') pad = (n > 1 && in[n - 2] == '=') ? 2 : 1;
-  if (pad && n % 4) return I2P_ESYNTAX;
-  n -= pad;
-  if (n % 4 == 1 || (pad && 4 - n % 4 != pad)) return I2P_ESYNTAX;
-  if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > max) return I2P_ESPACE;
   for (i = 0; i < n; i++) {
-    int v = b64val((unsigned char)in[i], c62, c63);
+    int v = val((unsigned char)in[i], alpha);
     if (v < 0) return I2P_ESYNTAX;
-    acc = acc << 6 | (uint32_t)v;
-    bits += 6;
+    acc = acc << width | (uint32_t)v;
+    bits += width;
     if (bits >= 8) {
       bits -= 8;
       out[w++] = (unsigned char)(acc >> bits);
@@ -95,22 +92,35 @@ static int b64_decode_alpha(unsigned char *out, size_t max, size_t *outlen, char
   return 0;
 }
 
+static int b64_decode_alpha(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n,
+                            char const *alpha)
+{
+  size_t pad = 0;
+  if (n && in[n - 1] == '=') pad = (n > 1 && in[n - 2] == '=') ? 2 : 1;
+  if (pad && n % 4) return I2P_ESYNTAX;
+  n -= pad;
+  if (n % 4 == 1 || (pad && 4 - n % 4 != pad)) return I2P_ESYNTAX;
+  if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > max) return I2P_ESPACE;
+  return unpack(out, outlen, in, n, 6, b64val, alpha);
+}
+
 int i2p_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n)
 {
-  return b64_decode_alpha(out, max, outlen, in, n, '-', '~');
+  return b64_decode_alpha(out, max, outlen, in, n, "-~");
 }
 
 int std_b64_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n)
 {
-  return b64_decode_alpha(out, max, outlen, in, n, '+', '/');
+  return b64_decode_alpha(out, max, outlen, in, n, "+/");
 }
 
 /* ---- base32 ---- */
 
 static char const b32chars[32] = "abcdefghijklmnopqrstuvwxyz234567";
 
-static int b32val(unsigned char c)
+static int b32val(unsigned char c, char const *unused)
 {
+  (void)unused;
   if (c >= 'a' && c <= 'z') return c - 'a';
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= '2' && c <= '7') return c - '2' + 26;
@@ -137,25 +147,9 @@ size_t i2p_b32_encode(char *out, unsigned char const *in, size_t n)
 
 int i2p_b32_decode(unsigned char *out, size_t max, size_t *outlen, char const *in, size_t n)
 {
-  size_t i, w = 0;
-  uint32_t acc = 0;
-  unsigned int bits = 0;
   switch (n % 8) { case 1: case 3: case 6: return I2P_ESYNTAX; }
   if (n * 5 / 8 > max) return I2P_ESPACE;
-  for (i = 0; i < n; i++) {
-    int v = b32val((unsigned char)in[i]);
-    if (v < 0) return I2P_ESYNTAX;
-    acc = acc << 5 | (uint32_t)v;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[w++] = (unsigned char)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
-  }
-  if (acc) return I2P_ESYNTAX;
-  *outlen = w;
-  return 0;
+  return unpack(out, outlen, in, n, 5, b32val, 0);
 }
 
 /* ---- key types ---- */
