@@ -13,6 +13,12 @@ ALLCFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Isrc/lib
 LDHARDEN  = -static-pie -Wl,-z,relro,-z,now
 LIBS      = -lskarnet -lbearssl -lcrypt
 
+# STATIC=0: dynamic PIE (valgrind's memcheck needs a dynamic libc).
+STATIC   ?= 1
+ifeq ($(STATIC),0)
+LDHARDEN  = -pie -Wl,-z,relro,-z,now
+endif
+
 ifeq ($(SANITIZE),1)
 OPT       = -O1 -g
 ALLCFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -67,6 +73,24 @@ deps:
 demo: deps all
 	bash demo/demo.sh
 
+# --- issue 5: hardening (each block belongs to its script) ---
+# Coverage-guided fuzzing of every parser, bounded time per harness
+# (tests/fuzz/run.sh; FUZZTIME=seconds per harness).
+fuzz: deps
+	sh tests/fuzz/run.sh
+
+# The scripted conversations under valgrind's memcheck (dynamic build).
+valgrind: deps
+	sh tests/valgrind.sh
+
+# SIGKILLs over every program while mail flows; injected I/O faults.
+torture: deps all
+	bash tests/torture.sh
+
+# --- issue 6: benchmarks against Postfix, Dovecot, smtp-sink ---
+bench: deps all
+	bash tests/bench/bench.sh
+
 # make install [PREFIX=/usr/local] [DESTDIR=]: programs into $(PREFIX)/bin,
 # man pages into $(PREFIX)/share/man/man8, the s6 service templates into
 # $(PREFIX)/share/e2e/run (where e2e-setup looks, beside its bin/).
@@ -87,5 +111,5 @@ clean:
 	rm -rf build bin/e2e-*
 
 FORCE:
-.PHONY: all check demo deps clean install units FORCE
+.PHONY: all check demo deps clean install units fuzz valgrind torture bench FORCE
 .SECONDARY:
