@@ -19,6 +19,7 @@
 
 #define USAGE "usage: e2e-resolve host"
 #define TIMEOUT_DEFAULT 60     /* seconds for the whole fetch: I2P is slow */
+#define STALE_TIMEOUT_DEFAULT 15 /* ... when a stale copy can answer instead */
 #define TTL_DEFAULT 86400      /* no max-age: a day */
 #define TTL_NEGATIVE 300       /* a 404 or an invalid key is kept 5 minutes at most */
 #define STALE_MAX 2592000      /* a stale copy serves 30 days after its fetch */
@@ -29,7 +30,7 @@ char const *PROG = "e2e-resolve";
 
 static char host[CACHE_HOST_MAX + 1], cachedir[4096], cachepath[4096];
 static char const *home;
-static unsigned int timeout = TIMEOUT_DEFAULT, unknown_code = E2E_PERM;
+static unsigned int timeout = TIMEOUT_DEFAULT, stale_timeout = STALE_TIMEOUT_DEFAULT, unknown_code = E2E_PERM;
 static int64_t started, now;          /* ms (monotonic); seconds since the epoch */
 static i2p_wellknown w;
 static http h;
@@ -113,6 +114,7 @@ static void setup(char const *arg)
   home = getenv("E2E_HOME");
   if (!home || !*home) config("variable E2E_HOME is not set", 0);
   timeout = setting("E2E_RESOLVE_TIMEOUT", TIMEOUT_DEFAULT, 1, 3600);
+  stale_timeout = setting("E2E_RESOLVE_STALE_TIMEOUT", STALE_TIMEOUT_DEFAULT, 1, 3600);
   unknown_code = setting("E2E_RESOLVE_UNKNOWN", E2E_PERM, 100, 111);
   if (unknown_code != E2E_PERM && unknown_code != E2E_TEMP) config("E2E_RESOLVE_UNKNOWN must be 100 or 111", 0);
   if (!n || n > CACHE_HOST_MAX) { say(0, "result=none reason=host name empty or too long"); exit(E2E_PERM); }
@@ -169,6 +171,10 @@ static void cache_load(void)
   free(text);
 }
 
+/* A usable stale copy shortens the wait for the network. */
+static int stale_ok(void) { return cached && ce.found && now - ce.fetched <= STALE_MAX; }
+static unsigned int wait_s(void) { return stale_ok() && stale_timeout < timeout ? stale_timeout : timeout; }
+
 static void cache_write(int found_, char const *text, int64_t ttl)
 {
   char buf[CACHE_FILE_MAX];
@@ -217,7 +223,7 @@ static int response(int64_t deadline)
     int r;
     if (k < 0) {
       if (errno == ETIMEDOUT) {
-        snprintf(why, sizeof why, "no complete answer within %u s", timeout);
+        snprintf(why, sizeof why, "no complete answer within %u s", wait_s());
         return E2E_TEMP;
       }
       return failed(E2E_TEMP, "unable to read from the site: ", strerror(errno));
@@ -251,7 +257,7 @@ static int fetch(char *tag)
   static char const r2[] = "\r\nUser-Agent: MYOB/6.66 (AN/ON)\r\nConnection: close\r\nAccept: text/plain\r\n\r\n";
   char req[sizeof r1 + sizeof r2 + CACHE_HOST_MAX];
   char const *addr = env_str("E2E_SAM", SAM_DEFAULT), *id = env_str("E2E_SAM_ID", "e2e");
-  int64_t deadline = started + (int64_t)timeout * 1000;
+  int64_t deadline = started + (int64_t)wait_s() * 1000;
   unsigned char ip[4];
   uint16_t port;
   int r, e;
@@ -304,7 +310,7 @@ static int64_t ms(void) { return now_ms() - started; }
 
 static void stale_or(int code)
 {
-  if (cached && ce.found && now - ce.fetched <= STALE_MAX) {
+  if (stale_ok()) {
     say(1, "result=found via=stale dest=%s%s age=%lld reason=%s", b32(&cw), portstr(&cw),
         (long long)(now - ce.fetched), why);
     found(&cw);

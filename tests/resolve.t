@@ -294,6 +294,17 @@ for s in unreach error slow unknown samclose; do
 done
 OUT=$(E2E_SAM=127.0.0.1:$(free_port) e2e-resolve stale.i2p 2>/dev/null); RC=$?
 is "$RC:$OUT" "0:$PUB" "expired entry, no bridge: the stale copy"
+scen stale.i2p slow
+T0=$(date +%s%N)
+OUT=$(E2E_RESOLVE_TIMEOUT=30 E2E_RESOLVE_STALE_TIMEOUT=1 e2e-resolve stale.i2p 2>/dev/null); RC=$?
+MS=$((($(date +%s%N) - T0) / 1000000))
+is "$RC:$OUT" "0:$PUB" "silent site, stale copy: served"
+[ "$MS" -ge 900 ] && [ "$MS" -lt 10000 ]; ok $? "silent site, stale copy: after E2E_RESOLVE_STALE_TIMEOUT (1 s), not E2E_RESOLVE_TIMEOUT (30 s): ${MS} ms"
+scen nostale.i2p slow
+T0=$(date +%s%N)
+OUT=$(E2E_RESOLVE_TIMEOUT=3 E2E_RESOLVE_STALE_TIMEOUT=1 e2e-resolve nostale.i2p 2>/dev/null); RC=$?
+MS=$((($(date +%s%N) - T0) / 1000000))
+[ "$RC" = 111 ] && [ "$MS" -ge 2900 ]; ok $? "silent site, no copy: the whole E2E_RESOLVE_TIMEOUT (3 s) is waited: rc=$RC ${MS} ms"
 age stale.i2p $((30 * 86400 - 60))
 scen stale.i2p unreach
 res stale.i2p
