@@ -34,6 +34,7 @@ int main(int argc, char const *const *argv)
   off_t start;
   int r;
   if (argc != 2) strerr_dieusage(E2E_PERM, USAGE);
+  setuid_enter("queue");   /* HOME/libexec/e2e-local: for the runner only */
   home = env_need("E2E_HOME");
   if (!user_valid(argv[1])) strerr_dief2x(E2E_PERM, "invalid user name: ", safe(s1, 65, argv[1], strlen(argv[1])));
   if (snprintf(dir, sizeof dir, "%s/mail/%s", home, argv[1]) >= (int)sizeof dir)

@@ -1,6 +1,7 @@
 /* e2e-passwd HOME USER: sets USER's password from the first line of
- * stdin (a crypt(3) hash with a random salt in HOME/users) and creates
- * the user's Maildir. */
+ * stdin (a yescrypt hash with a random salt in HOME/users), writes the
+ * names of HOME/users into HOME/recipients (no hashes: for the programs
+ * that only ask who exists) and creates the user's Maildir. */
 #include <crypt.h>
 #include <errno.h>
 #include <stdio.h>
@@ -55,6 +56,32 @@ static char *users_with(char const *path, char const *user, char const *hash, si
   return out;
 }
 
+/* The names of users (its first fields), one a line. */
+static char *names_of(char const *users, size_t len, size_t *nlen)
+{
+  char *out = malloc(len + 1);
+  char const *p = users, *end = users + len;
+  size_t w = 0;
+  if (!out) strerr_diefu1sys(E2E_TEMP, "allocate");
+  while (p < end) {
+    char const *nl = memchr(p, '\n', (size_t)(end - p)), *c;
+    if (!nl) nl = end;
+    c = memchr(p, ':', (size_t)(nl - p));
+    if (c && c > p) { memcpy(out + w, p, (size_t)(c - p)); w += (size_t)(c - p); out[w++] = '\n'; }
+    p = nl + 1;
+  }
+  *nlen = w;
+  return out;
+}
+
+/* path gets data with the owner of st and mode. */
+static void replace_as(char const *path, char const *data, size_t len, struct stat const *st, mode_t mode)
+{
+  if (file_replace(path, data, len, mode) < 0) strerr_diefu2sys(E2E_TEMP, "write ", path);
+  if ((st->st_uid != (uid_t)-1 || st->st_gid != (gid_t)-1) && chown(path, st->st_uid, st->st_gid) < 0)
+    strerr_diefu2sys(E2E_TEMP, "set the owner of ", path);
+}
+
 /* dir and its tmp/ new/ cur/ */
 static int chown_maildir(char const *dir, uid_t u, gid_t g)
 {
@@ -74,8 +101,8 @@ int main(int argc, char const *const *argv)
   char pw[1024], salt[CRYPT_GENSALT_OUTPUT_SIZE], path[4096];
   struct crypt_data *cd;
   char const *hash;
-  char *users;
-  size_t len;
+  char *users, *names;
+  size_t len, nlen;
   struct stat st;
   if (argc != 3) die_usage();
   if (!user_valid(argv[2]))
@@ -94,10 +121,15 @@ int main(int argc, char const *const *argv)
   /* the new file keeps the old one's owner, group and mode (e2e-setup
    * makes it root:e2e 0640 when it creates service accounts) */
   if (stat(path, &st) < 0) { st.st_uid = (uid_t)-1; st.st_gid = (gid_t)-1; st.st_mode = 0600; }
-  if (file_replace(path, users, len, st.st_mode & 0640) < 0) strerr_diefu2sys(E2E_TEMP, "write ", path);
-  if ((st.st_uid != (uid_t)-1 || st.st_gid != (gid_t)-1) && chown(path, st.st_uid, st.st_gid) < 0)
-    strerr_diefu2sys(E2E_TEMP, "set the owner of ", path);
+  replace_as(path, users, len, &st, st.st_mode & 0640);
+  /* recipients: readable by all who may read users, and when users is
+   * group-readable (e2e-setup's root:e2e-auth 0640), by every account */
+  names = names_of(users, len, &nlen);
+  explicit_bzero(users, len);
   free(users);
+  snprintf(path, sizeof path, "%s/recipients", argv[1]);
+  replace_as(path, names, nlen, &st, (st.st_mode & 0600) | (st.st_mode & 0040 ? 0044 : 0));
+  free(names);
   explicit_bzero(cd, sizeof *cd);
   free(cd);
   /* the Maildir belongs to whoever owns HOME/mail (the delivery account) */

@@ -60,6 +60,8 @@ static _Noreturn void die_eof(void) { log2("close reason=eof user=", logname); _
 static _Noreturn void die_write(void) { errno = out.err; strerr_diefu1sys(E2E_TEMP, "write to the client"); }
 static _Noreturn void die_read(void) { strerr_diefu1sys(E2E_TEMP, "read from the client"); }
 static _Noreturn void die_nomem(void) { err("[SYS/TEMP] out of memory"); flush(); strerr_diefu1x(E2E_TEMP, "allocate memory"); }
+static _Noreturn void die_flood(void) { err("line too long, closing"); log2("close reason=line_too_long user=", logname); bye(E2E_PERM); }
+static _Noreturn void die_peer(void) { err("[SYS/TEMP] too many connections from your address"); log1("close reason=peer_limit"); bye(E2E_TEMP); }
 static _Noreturn void die_inuse(void) { err("[IN-USE] mailbox is in use by another session"); log2("in-use user=", logname); bye(0); }
 static _Noreturn void die_sys(char const *what, char const *obj)
 {
@@ -90,7 +92,7 @@ static int copy(int fd, uint64_t lines, wbuf *w, uint64_t *count)
     ssize_t r = read(fd, buf, sizeof buf);
     if (r < 0) { if (errno == EINTR) continue; return -1; }
     if (!r) break;
-    if (w) { if (w->err) return -1; w->deadline = now_ms() + timeout; }
+    if (w && w->err) return -1;
     for (p = buf, end = buf + r; p < end; ) {
       char *nl, *q;
       if (bol) {
@@ -308,7 +310,6 @@ static void pop_user(char *arg)
 
 static void pop_pass(char *arg)
 {
-  int64_t t0 = now_ms(), left;
   int r;
   if (!gotuser) { bad("USER first"); return; }
   gotuser = 0;
@@ -321,8 +322,7 @@ static void pop_pass(char *arg)
   }
   if (!r) {
     log2("login failed user=", logname);
-    left = t0 + 1000 - now_ms();   /* the same for unknown users */
-    if (left > 0) poll(0, 0, (int)left);
+    /* user_check made the failure last E2E_AUTHFAIL_DELAY, for unknown users too */
     bad("[AUTH] authorization failed");
     return;
   }
@@ -416,6 +416,7 @@ static void pop_quit(char *arg)
   uint64_t i;
   unsigned long fail = 0;
   (void)arg;
+  peer_release();
   if (authed) {
     for (i = 0; i < nm; i++) {
       snprintf(path, sizeof path, "cur/%s", m[i].name);
@@ -492,6 +493,7 @@ int main(void)
   strcpy(logname, "-");
   wbuf_init(&out, 1);
   rbuf_init(&in, 0, &out);
+  if (!peer_admit("E2E_POP3PEER", "E2E_POP3CONC")) die_peer();
   ok("e2e POP3 ready");
   for (;;) {
     int64_t deadline = now_ms() + timeout;
@@ -499,7 +501,7 @@ int main(void)
     out.deadline = deadline;
     r = line_get(&in, line, CMDMAX, &len, deadline);
     if (out.err) die_write();
-    if (r == LINE_ERR) { if (errno == ETIMEDOUT) die_timeout(); die_read(); }
+    if (r == LINE_ERR) { if (errno == ETIMEDOUT) die_timeout(); if (errno == EMSGSIZE) die_flood(); die_read(); }
     if (r == LINE_EOF) die_eof();
     if (r == LINE_LONG) bad("line too long");
     else dispatch(line, len);

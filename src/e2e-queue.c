@@ -27,12 +27,14 @@ static char msg[MSGBUF], env[ENVMAX + 1], norm[ENVMAX];
 static int named = 0;    /* the fallback: a named tmp/ID to remove on failure */
 
 static void cleanup(void) { if (named) unlink(tmpname); }
+/* A full disk or quota exits 53 (qmail-queue's "write error or disk
+ * full": e2e-smtpd answers 452); any other failure 111. */
 static void die_temp(char const *what)
 {
   int e = errno;
   cleanup();
   errno = e;
-  strerr_diefu1sys(E2E_TEMP, what);
+  strerr_diefu1sys(e == ENOSPC || e == EDQUOT ? E2E_NOSPACE : E2E_TEMP, what);
 }
 static void die_env(char const *why)
 {

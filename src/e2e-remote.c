@@ -324,7 +324,10 @@ static void smtp(void)
   int mailok;
   rbuf_init(&in, s.fd, 0);
   get(after(tgreet), "waiting for the greeting");
-  if (rcode != 220) { all(cls(rcode), "%s greeted us with: %s", peer, rtext); finish(); }
+  /* RFC 5321 4.3.2: 220, or 554 for no service (permanent). Anything else
+   * is not a greeting at all (seen under load over I2P: replies of another
+   * session): try again later rather than bounce. */
+  if (rcode != 220) { all(rcode == 554 ? 'D' : 'Z', "%s greeted us with: %s", peer, rtext); finish(); }
   n = (size_t)snprintf(cmd, sizeof cmd, "EHLO %s\r\n", helo);
   put(cmd, n);
   if (reply(after(tcmd), 1) < 0) { connected = 0; all('Z', "%s: %s after EHLO (#4.4.2)", peer, rtext); finish(); }
@@ -393,6 +396,7 @@ int main(int argc, char const *const *argv)
   int64_t t;
   char a[ADDR_MAX];
   if (argc < 4 || argc - 3 > RCPT_MAX || argv[1][0] == '-') strerr_dieusage(E2E_PERM, USAGE);
+  setuid_enter("queue");   /* HOME/libexec/e2e-remote: for the runner only */
   domain = argv[1]; sender = argv[2]; rcpt = argv + 3; nr = (unsigned int)argc - 3;
   helo = env_need("E2E_DOMAIN");
   if (!domain_ok(helo)) strerr_dief2x(E2E_PERM, "variable E2E_DOMAIN is malformed: ", helo);

@@ -81,9 +81,16 @@ static void hdel(msg *m) { qheap_del(&sched, m); }
 static void sender_rcpts(msg const *m, envelope *e) { envelope_parse(e, m->env, m->elen); }
 static int64_t expiry(msg const *m) { return (m->queued + (int64_t)lifetime) * 1000; }
 
+/* A state write that fails (a full disk, an I/O error) is logged, not
+ * fatal: the state stays in memory, dirty, and is written again when the
+ * message next settles. Exiting would lose the in-memory schedule and
+ * repeat every attempt (a remote one too) at each restart. */
 static void info_write(msg *m)
 {
-  if (qmsg_save(qdir, m) < 0) strerr_diefu4sys(E2E_TEMP, "write ", qdir, "/info/", m->id);
+  if (qmsg_save(qdir, m) < 0) {
+    int e = errno;
+    log4("warning: unable to write info/", m->id, ": kept in memory, written later: ", strerror(e));
+  }
 }
 
 static void msg_done(msg *m)
@@ -377,7 +384,7 @@ static void attempt(msg *m, int64_t now)
   envelope e;
   job *rj[RCPT_MAX];
   unsigned int i, k, nr = 0;
-  char lp[ADDR_LOCALMAX + 1], user[USER_MAX + 1], hash[512];
+  char lp[ADDR_LOCALMAX + 1], user[USER_MAX + 1];
   sender_rcpts(m, &e);
   for (i = 0; i < m->n; i++) {
     qrcpt *r = &m->r[i];
@@ -390,7 +397,7 @@ static void attempt(msg *m, int64_t now)
       int f;
       addr_local(e.rcpt[i], lp);
       if (!strcmp(lp, "postmaster")) f = user_postmaster(home, user);
-      else { f = user_hash(home, lp, hash, sizeof hash); strcpy(user, lp); }
+      else { f = user_exists(home, lp); strcpy(user, lp); }
       if (f < 0) { result(m, i, E2E_TEMP, "unable to read the users file", 0); continue; }
       if (!f) { result(m, i, E2E_PERM, "no such user here (#5.1.1)", 0); continue; }
       {

@@ -9,7 +9,13 @@
  * (waiting + running <= N): at most N streams are served at once, and
  * while all N run the router holds new streams back (i2pd 2.45.1 keeps up
  * to 128 for 10 s) until a child ends. -p N bounds the children of one
- * peer destination; a stream beyond that is closed at once.
+ * peer destination; a stream beyond that is answered 421 and closed.
+ *
+ * The key: $E2E_HOME/key, or with -K FD read from that descriptor (the
+ * run script opens the file as root and passes it on, so that the
+ * account we run as, and so our children, cannot read the file) and
+ * closed at once. We are not dumpable: a child running as our account
+ * cannot read the key from our memory (ptrace, /proc/PID/mem).
  *
  * The session lives as long as the control socket: when SAM closes it,
  * an ACCEPT cannot be opened, or the bridge stops answering (-k), we exit
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <skalibs/selfpipe.h>
@@ -33,9 +40,10 @@
 #include "i2p.h"
 #include "sam.h"
 
-#define USAGE "e2e-samaccept [ -c maxconc ] [ -p maxperpeer ] [ -d notif ] [ -t createtimeout ] [ -k probe ] prog..."
+#define USAGE "e2e-samaccept [ -c maxconc ] [ -p maxperpeer ] [ -d notif ] [ -K keyfd ] [ -t createtimeout ] [ -k probe ] prog..."
 #define OPEN_MS 30000     /* connect, HELLO and STREAM ACCEPT for one ACCEPT */
 #define PEER_MS 10000     /* the rest of a peer line once its first byte is there */
+#define BUSY_MS 2000      /* writing the 421 to a peer over its limit */
 #define CTL_MS 10000      /* the rest of a control line; writing the PONG */
 #define PROBE_MAX_MS 10000 /* the longest wait for the probe's answer */
 #define OPTIONS_MAX 4096
@@ -46,7 +54,7 @@ char const *PROG = "e2e-samaccept";
 typedef struct kid { pid_t pid; char b32[I2P_B32_ADDR_LEN + 1]; } kid;
 
 static unsigned int maxconc = 10, maxpeer = 3, createsec = 120, probesec = 10;
-static int notif = -1, sigfd = -1;
+static int notif = -1, keyfd = -1, sigfd = -1;
 static char const *samaddr, *samid;
 static char const *const *prog;
 static char keypath[4096], key[I2P_PRIV_B64_MAX + 1], options[OPTIONS_MAX];
@@ -84,12 +92,13 @@ static void options_parse(int argc, char const *const *argv)
 {
   subgetopt l = SUBGETOPT_ZERO;
   for (;;) {
-    int opt = subgetopt_r(argc, argv, "c:p:d:t:k:", &l);
+    int opt = subgetopt_r(argc, argv, "c:p:d:K:t:k:", &l);
     if (opt == -1) break;
     switch (opt) {
       case 'c': maxconc = opt_uint(l.arg, 'c', 1, MAXCONC); break;
       case 'p': maxpeer = opt_uint(l.arg, 'p', 1, MAXCONC); break;
       case 'd': notif = (int)opt_uint(l.arg, 'd', 3, 65535); break;
+      case 'K': keyfd = (int)opt_uint(l.arg, 'K', 0, 65535); break;
       case 't': createsec = opt_uint(l.arg, 't', 1, 3600); break;
       case 'k': probesec = opt_uint(l.arg, 'k', 0, 3600); break;
       default: strerr_dieusage(E2E_PERM, USAGE);
@@ -98,24 +107,34 @@ static void options_parse(int argc, char const *const *argv)
   if (l.ind >= argc) strerr_dieusage(E2E_PERM, USAGE);
   prog = argv + l.ind;
   if (notif >= 0 && fcntl(notif, F_GETFD) < 0) strerr_dief1sys(E2E_PERM, "-d: notification fd not open");
+  if (keyfd >= 0 && fcntl(keyfd, F_GETFD) < 0) strerr_dief1sys(E2E_PERM, "-K: key fd not open");
+  if (keyfd >= 0 && keyfd == notif) strerr_dief1x(E2E_PERM, "-K and -d name the same fd");
 }
 
-/* $E2E_HOME/key: the base64 private blob (e2e-keygen's), and our b32. */
+/* $E2E_HOME/key (or the same on -K's fd): the base64 private blob
+ * (e2e-keygen's), and our b32. */
 static void key_read(void)
 {
   unsigned char bin[I2P_PRIV_MAX];
   char *text;
   size_t len, b64len;
   i2p_priv k;
-  int e;
+  int e, r;
   char const *home = env_need("E2E_HOME");
   if (snprintf(keypath, sizeof keypath, "%s/key", home) >= (int)sizeof keypath)
     strerr_dief2x(E2E_PERM, "$E2E_HOME is too long: ", home);
-  if (file_read(keypath, &text, &len, I2P_PRIV_B64_MAX + 2) < 0) {
+  if (keyfd >= 0) {
+    r = read_all(keyfd, &text, &len, I2P_PRIV_B64_MAX + 2);
+    close(keyfd);
+    keyfd = -1;
+  }
+  else r = file_read(keypath, &text, &len, I2P_PRIV_B64_MAX + 2);
+  if (r < 0) {
     if (errno == ENOENT) strerr_dief3x(E2E_TEMP, "no key in ", keypath, ": make one with e2e-keygen");
     if (errno == EFBIG) strerr_dief3x(E2E_PERM, "invalid key in ", keypath, ": too long");
     strerr_diefu2sys(E2E_TEMP, "read ", keypath);
   }
+  if (!len) strerr_dief3x(E2E_TEMP, "no key in ", keypath, ": make one with e2e-keygen");
   e = i2p_keyfile_parse(&k, bin, sizeof bin, &b64len, text, len);
   if (!e && b64len >= sizeof key) e = I2P_ESPACE;
   if (!e) { memcpy(key, text, b64len); key[b64len] = 0; }
@@ -132,6 +151,8 @@ static void setup(void)
   unsigned char ip[4];
   uint16_t port;
   int fd;
+  /* our memory holds the key: no ptrace, no /proc/PID/mem for our account */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) strerr_diefu1sys(E2E_TEMP, "make the process non-dumpable");
   /* fds 0, 1, 2 open, so that no socket of ours is one of them */
   while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) ;
   if (fd < 0) strerr_diefu1sys(E2E_TEMP, "open /dev/null");
@@ -305,6 +326,8 @@ static void incoming(sam *s)
   }
   i2p_b32_address(b32, s->peerdest, s->peerd.len);
   if (peer_count(b32) >= maxpeer) {
+    static char const busy[] = "421 4.7.0 too many connections from your destination\r\n";
+    (void)sam_put(s->fd, busy, sizeof busy - 1, now_ms() + BUSY_MS);
     snprintf(line, sizeof line, "drop peer=%s reason=per-peer-limit limit=%u", b32, maxpeer);
     log1(line);
   } else start(s, b32);

@@ -4,7 +4,9 @@
  * It rewrites the header block (exactly what it changes: e2e-scrub.8),
  * streams the body unchanged, and runs the next injector ($E2E_SCRUB_NEXT,
  * default e2e-queue, or the arguments) with the new message on its fd 0
- * and our fd 1 passed on untouched, then exits as the injector did. */
+ * and the envelope (our fd 1) relayed on its fd 1 once the whole message
+ * is through, then exits as the injector did. The relay means that if
+ * we die half way, the injector sees no envelope and queues nothing. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -190,27 +192,42 @@ static void rewrite(void)
 
 /* ---- the next stage ---- */
 
-static void start(int *fd)
+static void start(int *fd, int *efd)
 {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) strerr_diefu1sys(E2E_TEMP, "create a pipe");
+  int p[2], e[2];
+  if (pipe2(p, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) strerr_diefu1sys(E2E_TEMP, "create a pipe");
   child = fork();
   if (child < 0) strerr_diefu1sys(E2E_TEMP, "fork");
   if (!child) {
     signal(SIGPIPE, SIG_DFL);
-    if (dup2(p[0], 0) < 0) _exit(E2E_TEMP);
+    if (dup2(p[0], 0) < 0 || dup2(e[0], 1) < 0) _exit(E2E_TEMP);
     execvp(next[0], (char *const *)next);
     strerr_diefu2sys(E2E_TEMP, "run ", next[0]);
   }
   close(p[0]);
+  close(e[0]);
   *fd = p[1];
+  *efd = e[1];
+}
+
+/* The envelope, from our fd 1 to the injector's, once the message is
+ * whole; 0 or -1. */
+static int relay_envelope(int efd, char *buf, size_t max)
+{
+  for (;;) {
+    ssize_t n = read(1, buf, max);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (!n) return 0;
+    if (write_all(efd, buf, (size_t)n) < 0) return -1;
+  }
 }
 
 static int finish(void)
 {
   int st;
   while (waitpid(child, &st, 0) < 0) if (errno != EINTR) return E2E_TEMP;
-  return exit_class(st);
+  return queue_class(st);
 }
 
 /* Something went wrong on our side while the message was flowing: the
@@ -227,7 +244,7 @@ static void abort_child(char const *what)
 int main(int argc, char const *const *argv)
 {
   char buf[CHUNK], res[16];
-  int fd, r, ok = 1;
+  int fd, efd, r, ok = 1;
   next = argc > 1 ? argv + 1 : dflt;
   if (argc <= 1) dflt[0] = env_str("E2E_SCRUB_NEXT", "e2e-queue");
   if (argc > 1 && argv[1][0] == '-') strerr_dieusage(E2E_PERM, USAGE);
@@ -242,7 +259,7 @@ int main(int argc, char const *const *argv)
 
   read_head();
   rewrite();
-  start(&fd);
+  start(&fd, &efd);
   if (write_all(fd, out, on) < 0 || write_all(fd, head + hend, hn - hend) < 0) ok = 0;
   while (ok) {
     ssize_t n = read(0, buf, sizeof buf);
@@ -252,8 +269,10 @@ int main(int argc, char const *const *argv)
     if (write_all(fd, buf, (size_t)n) < 0) ok = 0;
   }
   if (close(fd) < 0) ok = 0;
+  if (ok && relay_envelope(efd, buf, sizeof buf) < 0) ok = 0;
+  close(efd);   /* not relayed: the injector sees no envelope, queues nothing */
   r = finish();
-  if (!ok && !r) r = E2E_TEMP;
+  if (!ok && r != E2E_NOSPACE) r = E2E_TEMP;
   snprintf(res, sizeof res, "%d", r);
   {
     char nd[16];

@@ -7,13 +7,18 @@
 #
 # Run as root it also makes the service accounts and gives every part of
 # the home its owner (docs/operations.md says who may do what, and why):
-#   e2e-smtpd  local submission (tcpserver + e2e-smtpd)
-#   e2e-sam    mail from I2P (e2e-samaccept + e2e-smtpd); reads the key
-#   e2e-mail   the queue and the Maildirs: e2e-runner, e2e-pop3d, and a
-#              setuid copy of e2e-queue in HOME/libexec for the two above
-#   e2e-log    the loggers (s6-log)
-# and the group e2e (e2e-smtpd, e2e-sam, e2e-mail): may read users, run
-# libexec/e2e-queue, write cache/.
+#   e2e-smtpd   local submission (tcpserver, e2e-smtpd, e2e-scrub)
+#   e2e-sam     mail from I2P: e2e-samaccept (given the key on a
+#               descriptor by its run script) and what it runs per peer
+#   e2e-queue   the queue: e2e-runner, e2e-bounce; libexec/e2e-queue
+#   e2e-remote  e2e-remote and its e2e-resolve (libexec/e2e-remote)
+#   e2e-mail    the Maildirs: e2e-pop3d; e2e-local (libexec/e2e-local)
+#   e2e-log     the loggers (s6-log)
+# and the groups e2e (e2e-smtpd, e2e-sam: may run libexec/e2e-queue) and
+# e2e-auth (e2e-smtpd, e2e-mail: may read the password hashes in users).
+# The key is root's alone. HOME/libexec holds setuid copies, qmail-queue
+# style: e2e-queue (e2e-queue:e2e), e2e-local (e2e-mail:e2e-queue) and
+# e2e-remote (e2e-remote:e2e-queue), each mode 4110.
 set -eu
 PROG=e2e-setup
 die() { echo "$PROG: fatal: $*" >&2; exit "${EXIT:-111}"; }
@@ -43,6 +48,13 @@ mkdir -p env cache && (umask 077 && mkdir -p mail queue/tmp queue/todo queue/mes
   die "unable to create the directories in $home"
 [ -p queue/trigger ] || mkfifo -m 0600 queue/trigger || die "unable to create queue/trigger"
 [ -e users ] || : > users || die "unable to create users"
+# recipients: the names in users, without the hashes (e2e-passwd keeps
+# it up to date; this catches a users file edited by hand).
+names=$(sed -n 's/^\([^:][^:]*\):.*$/\1/p' users) || die "unable to read users"
+if [ ! -e recipients ] || [ "$(cat recipients)" != "$names" ]; then
+  { [ -z "$names" ] || printf '%s\n' "$names"; } > recipients.tmp && mv -f recipients.tmp recipients ||
+    die "unable to write recipients"
+fi
 
 # setting NAME VALUE: one envdir file, only where none exists yet.
 setting() {
@@ -80,6 +92,14 @@ for t in "$tmpl"/*/; do
   rm -rf "service/.$s.tmp"
   cp -R "$t" "service/.$s.tmp" && mv "service/.$s.tmp" "service/$s" || die "unable to create service/$s"
   [ "$s" != samaccept ] || [ -e key ] || echo "$DOWNMARK" > "service/$s/down"
+done
+# A service directory made from older templates is kept (it may hold the
+# admin's changes), but said so: after an upgrade the accounts may need
+# the new run scripts (samaccept's key on a descriptor, the runner's PATH).
+for t in "$tmpl"/*/; do
+  s=$(basename "$t")
+  cmp -s "$t/run" "service/$s/run" ||
+    warn "service/$s/run differs from $t""run: to take the new one, stop the tree, remove service/$s and run e2e-setup again"
 done
 if [ -e key ] && [ -f service/samaccept/down ] && [ "$(cat service/samaccept/down)" = "$DOWNMARK" ]; then
   rm -f service/samaccept/down
@@ -126,36 +146,55 @@ account() {   # account NAME GROUP COMMENT: NAME's own group, and GROUP too
   fi
 }
 group e2e
-account e2e-mail e2e "e2e mail queue, runner, Maildirs, POP3"
+group e2e-auth
+account e2e-queue "" "e2e mail queue and runner"
+account e2e-remote "" "e2e mail sent to I2P"
+account e2e-mail e2e-auth "e2e mail Maildirs, POP3"
 account e2e-smtpd e2e "e2e mail SMTP submission"
+account e2e-smtpd e2e-auth "e2e mail SMTP submission"
 account e2e-sam e2e "e2e mail from I2P"
 account e2e-log "" "e2e mail logs"
+# in homes set up by earlier versions e2e-mail held the queue and was in
+# the group e2e; it may no longer run libexec/e2e-queue
+if id -nG e2e-mail | tr ' ' '\n' | grep -qx e2e; then
+  retry gpasswd -d e2e-mail e2e || die "unable to take e2e-mail out of the group e2e"
+fi
 
-# The setuid e2e-queue lets e2e-smtpd and e2e-sam queue mail into a queue
-# they cannot read. Where the home's file system ignores setuid (nosuid),
-# or e2e-queue is a sanitizer build (LeakSanitizer cannot work in a setuid
-# process), the two run as e2e-mail instead: less separation, but mail flows.
-smtpd_user=e2e-smtpd sam_user=e2e-sam nosuid=
+# The setuid copies let e2e-smtpd and e2e-sam queue mail into a queue
+# they cannot read, and let the runner deliver into Maildirs it cannot
+# read and send as an account that reads neither. Where the home's file
+# system ignores setuid (nosuid), or the programs are a sanitizer build
+# (LeakSanitizer cannot work in a setuid process), there are no copies:
+# everything but the loggers runs as e2e-mail (less separation, but mail
+# flows; the key stays root's).
+smtpd_user=e2e-smtpd sam_user=e2e-sam queue_user=e2e-queue remote_user=e2e-remote nosuid=
 if findmnt -n -o OPTIONS --target "$home" 2>/dev/null | tr ',' '\n' | grep -qx nosuid; then
   nosuid="$home is on a file system mounted nosuid"
 elif grep -q __asan_init "$bindir/e2e-queue" 2>/dev/null; then
   nosuid="$bindir/e2e-queue is a sanitizer build, which cannot run setuid"
 fi
-if [ -n "$nosuid" ]; then
-  warn "$nosuid: smtpd and samaccept run as e2e-mail (see docs/operations.md)"
-  smtpd_user=e2e-mail sam_user=e2e-mail
-  rm -f libexec/e2e-queue
-else
-  [ -x "$bindir/e2e-queue" ] || die "no $bindir/e2e-queue"
-  mkdir -p libexec
-  if ! cmp -s "$bindir/e2e-queue" libexec/e2e-queue; then
-    rm -f libexec/.e2e-queue.tmp
-    cp "$bindir/e2e-queue" libexec/.e2e-queue.tmp &&
-    chown e2e-mail:e2e libexec/.e2e-queue.tmp && chmod 4110 libexec/.e2e-queue.tmp &&
-    mv -f libexec/.e2e-queue.tmp libexec/e2e-queue || die "unable to install libexec/e2e-queue"
+# copy PROG OWNER:GROUP: the setuid copy libexec/PROG, refreshed when
+# the installed PROG changes.
+copy() {
+  [ -x "$bindir/$1" ] || die "no $bindir/$1"
+  if ! cmp -s "$bindir/$1" "libexec/$1"; then
+    rm -f "libexec/.$1.tmp"
+    cp "$bindir/$1" "libexec/.$1.tmp" &&
+    chown "$2" "libexec/.$1.tmp" && chmod 4110 "libexec/.$1.tmp" &&
+    mv -f "libexec/.$1.tmp" "libexec/$1" || die "unable to install libexec/$1"
   fi
-  chown e2e-mail:e2e libexec/e2e-queue && chmod 4110 libexec/e2e-queue || die "unable to set up libexec/e2e-queue"
-  chown root:root libexec && chmod 755 libexec
+  chown "$2" "libexec/$1" && chmod 4110 "libexec/$1" || die "unable to set up libexec/$1"
+}
+if [ -n "$nosuid" ]; then
+  warn "$nosuid: no setuid copies, the services run as e2e-mail (see docs/operations.md)"
+  smtpd_user=e2e-mail sam_user=e2e-mail queue_user=e2e-mail remote_user=e2e-mail
+  rm -f libexec/e2e-queue libexec/e2e-local libexec/e2e-remote
+else
+  mkdir -p libexec
+  chown root:root libexec && chmod 755 libexec || die "unable to set up libexec/"
+  copy e2e-queue e2e-queue:e2e
+  copy e2e-local e2e-mail:e2e-queue
+  copy e2e-remote e2e-remote:e2e-queue
 fi
 
 # Only paths in the home itself (root's) are changed by name; what lies
@@ -175,19 +214,24 @@ owner() {
 tree() { chown -R -h "$1" "$2" || die "unable to give $home/$2 to ${1%:*}"; }
 
 # root's: the home, the settings, the service tree (s6 runs it as root:
-# no service may write there), the public files.
+# no service may write there), the public files, and the key: the
+# samaccept run script opens it as root and hands e2e-samaccept the
+# descriptor, so that no account can read the file.
 owner root:root 755 . env service log
 find env -type f -exec chown root:root {} + -exec chmod 644 {} + || die "unable to set up env/"
 owner root:root 644 i2pmail.key b32 domains routes
-owner root:e2e 640 users
-owner "$sam_user:$sam_user" 600 key
-# e2e-mail's: the queue and the Maildirs.
-tree e2e-mail:e2e-mail queue
+owner root:e2e-auth 640 users
+owner root:e2e-auth 644 recipients
+owner root:root 600 key
+# the queue is e2e-queue's, the Maildirs e2e-mail's.
+tree "$queue_user:$queue_user" queue
 tree e2e-mail:e2e-mail mail
-owner e2e-mail:e2e-mail 700 queue mail
-# e2e-resolve's cache: written under e2e-sam (e2e-verify) and e2e-mail (e2e-remote).
-chgrp -R -h e2e cache || die "unable to set up cache/"
-owner e2e-mail:e2e 2770 cache
+owner "$queue_user:$queue_user" 700 queue
+owner e2e-mail:e2e-mail 700 mail
+# e2e-resolve's cache: written as e2e-remote (sending) and as e2e-sam
+# (e2e-verify, checking senders).
+chgrp -R -h "$sam_user" cache || die "unable to set up cache/"
+owner "$remote_user:$sam_user" 2770 cache
 # the logs
 for d in log/*/; do
   d=${d%/}
@@ -206,26 +250,28 @@ for d in service/*/; do
   case $s in
     smtpd) runas "service/$s" "$smtpd_user" ;;
     samaccept) runas "service/$s" "$sam_user" ;;
-    runner|pop3d) runas "service/$s" e2e-mail ;;
+    runner) runas "service/$s" "$queue_user" ;;
+    pop3d) runas "service/$s" e2e-mail ;;
     *) continue ;;
   esac
   [ ! -d "service/$s/log" ] || runas "service/$s/log" e2e-log
 done
 # What the services read in their directories (notification-fd, data/)
 # is readable, nothing there is writable but by root; s6's own supervise/
-# and event/ are left as s6 made them.
-find service \( -name supervise -o -name event -o -name .s6-svscan \) -prune -o -exec chown -h root:root {} + -exec chmod go+rX,go-w {} + ||
+# and event/, and the peers/ slot locks the smtpd and pop3d run scripts
+# make for their account, are left as they are.
+find service \( -name supervise -o -name event -o -name .s6-svscan -o -name peers \) -prune -o -exec chown -h root:root {} + -exec chmod go+rX,go-w {} + ||
   die "unable to set up service/"
 
 # The accounts must reach the home and the programs.
 if command -v s6-setuidgid >/dev/null; then
   cannot=
-  for a in e2e-mail e2e-smtpd e2e-sam e2e-log; do
+  for a in e2e-mail e2e-smtpd e2e-sam e2e-queue e2e-remote e2e-log; do
     s6-setuidgid "$a" test -x "$home" 2>/dev/null || cannot="$cannot $a"
   done
   [ -z "$cannot" ] ||
     warn "the accounts cannot reach $home (a directory above it is not searchable by others): the services will fail"
-  s6-setuidgid e2e-mail test -x "$bindir/e2e-runner" 2>/dev/null ||
-    warn "e2e-mail cannot run $bindir/e2e-runner (a directory above it is not searchable by others): the services will fail"
+  s6-setuidgid "$queue_user" test -x "$bindir/e2e-runner" 2>/dev/null ||
+    warn "$queue_user cannot run $bindir/e2e-runner (a directory above it is not searchable by others): the services will fail"
 fi
 echo "$PROG: mail home $home for $domain is ready"

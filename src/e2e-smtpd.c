@@ -22,6 +22,7 @@ char const *PROG = "e2e-smtpd";
 #define CMD_MAX 512      /* octets in a command line, CRLF included */
 #define TEXT_MAX 998     /* octets in a text line, CRLF excluded */
 #define ERR_MAX 10       /* 5xx replies before we hang up */
+#define JUNK_MAX 50      /* commands that move no mail, between two DATA */
 #define F_BIG 1
 #define F_LONG 2
 #define F_NUL 4
@@ -31,8 +32,8 @@ static rbuf in;
 static char const *home, *queueprog, *verifyprog;
 static char domain[ADDR_DOMAINMAX + 1], remote[80], sizestr[24], helo[80];
 static int sam, seenhelo, ehlo, inmail, qmfd = -1, qefd = -1;
-static char authuser[USER_MAX + 1], sender[ADDR_MAX], rcpt[RCPT_MAX][ADDR_MAX];
-static unsigned int nrcpt, errors, timeout;
+static char authuser[USER_MAX + 1], trustuser[USER_MAX + 1], sender[ADDR_MAX], rcpt[RCPT_MAX][ADDR_MAX];
+static unsigned int nrcpt, errors, timeout, junk;
 static uint64_t maxsize, size;
 static char line[CMD_MAX + 1], id[48];
 static pid_t qpid;
@@ -67,9 +68,15 @@ static void die_read(void) { quit(E2E_TEMP, "read_error"); }
 static void die_bare(void) { out1("554 5.5.2 bare CR or LF is not allowed, closing connection\r\n"); quit(E2E_PERM, "bare_cr_or_lf"); }
 static void die_errors(void) { out1("421 4.7.0 too many errors, closing connection\r\n"); quit(E2E_PERM, "too_many_errors"); }
 static void die_eofdata(void) { quit(E2E_TEMP, "eof_in_data"); }
+static void die_flood(void) { out1("500 5.5.2 line too long, closing connection\r\n"); quit(E2E_PERM, "line_too_long"); }
+static void die_databig(void) { out1("552 5.3.4 message too big, closing connection\r\n"); quit(E2E_PERM, "data_too_big"); }
+static void die_peer(void) { out1("421 4.7.0 too many connections from your address\r\n"); quit(E2E_TEMP, "peer_limit"); }
 
 /* ---- refusals: each 5xx counts towards ERR_MAX ---- */
 static void err(char const *s) { out1(s); if (*s == '5' && ++errors >= ERR_MAX) die_errors(); }
+/* NOOP, RSET, VRFY, HELP, HELO, EHLO: past JUNK_MAX since the last DATA
+ * each counts as an error, so that no session idles on forever. */
+static void junk1(void) { if (++junk > JUNK_MAX && ++errors >= ERR_MAX) die_errors(); }
 static void err_unknown(char *a) { (void)a; err("500 5.5.1 unrecognised command\r\n"); }
 static void err_long(void) { err("500 5.5.2 line too long\r\n"); }
 static void err_nul(void) { err("500 5.5.2 NUL in command\r\n"); }
@@ -130,7 +137,8 @@ static pid_t spawn(char const *prog, char const *arg, int fd0, int fd1)
   _exit(E2E_TEMP);
 }
 
-/* Waits for a child, killing it after E2E_TIMEOUT; returns 0/100/111. */
+/* Waits for a child, killing it after E2E_TIMEOUT; returns 0/100/111, or 53
+ * for a queue that found the disk full. */
 static int child_wait(pid_t pid)
 {
   int st = 0;
@@ -142,7 +150,7 @@ static int child_wait(pid_t pid)
   }
   waiting = 0;
   watchdog();
-  return exit_class(st);
+  return queue_class(st);
 }
 
 /* ---- the command reader ---- */
@@ -153,7 +161,7 @@ static int cmd_read(void)
   size_t n;
   watchdog();
   switch (line_get(&in, line, CMD_MAX, &n, now_ms() + (int64_t)timeout * 1000)) {
-    case LINE_ERR: if (errno == ETIMEDOUT) die_timeout(); die_read(); break;
+    case LINE_ERR: if (errno == ETIMEDOUT) die_timeout(); if (errno == EMSGSIZE) die_flood(); die_read(); break;
     case LINE_EOF: quit(E2E_OK, "eof"); break;
     case LINE_LONG: err_long(); return 0;
   }
@@ -172,6 +180,7 @@ static void lower(char *s) { for (; *s; s++) if (*s >= 'A' && *s <= 'Z') *s += '
 /* ---- commands ---- */
 static void sethelo(char const *a)
 {
+  junk1();
   safe(helo, sizeof helo, a, strlen(a));
   seenhelo = 1;
   txn_reset();
@@ -211,10 +220,11 @@ static int verify(char const *a)
 static void smtp_mail(char *arg)
 {
   char a[ADDR_MAX], lp[ADDR_LOCALMAX + 1], *p, *k;
+  char const *who = *authuser ? authuser : trustuser;
   uint64_t n;
   int r;
   if (!seenhelo) return err_helofirst();
-  if (!sam && !*authuser) return err_authfirst();
+  if (!sam && !*who) return err_authfirst();
   if (inmail) return err_nested();
   if (strncasecmp(arg, "from:", 5)) return err_syntax();
   r = smtp_path(arg + 5, a, &p, 0);
@@ -235,7 +245,7 @@ static void smtp_mail(char *arg)
     addr_local(a, lp);
     r = domain_local(home, addr_domain(a));
     if (r < 0) return err_temp();
-    if (!r || strcmp(lp, authuser)) return err_notyours();
+    if (!r || strcmp(lp, who)) return err_notyours();
     lower(a);
   }
   else if (*a) {
@@ -251,12 +261,12 @@ static void smtp_mail(char *arg)
 
 static void smtp_rcpt(char *arg)
 {
-  char a[ADDR_MAX], lp[ADDR_LOCALMAX + 1], h[8], *p;
+  char a[ADDR_MAX], lp[ADDR_LOCALMAX + 1], *p;
   int r, local;
   if (!inmail) return err_mailfirst();
   if (strncasecmp(arg, "to:", 3)) return err_syntax();
   r = smtp_path(arg + 3, a, &p, domain);
-  if (r < 0 || !*a) return err_path();
+  if (r < 0 || (!r && !*a)) return err_path();   /* a is unset when r > 0 */
   if (r) return err_addr(r);
   if (*a == '-') return err_dash();
   if (smtp_param(&p)) return err_param();
@@ -266,7 +276,7 @@ static void smtp_rcpt(char *arg)
   if (local < 0) return err_temp();
   if (local) {
     addr_local(a, lp);
-    r = strcmp(lp, "postmaster") ? user_hash(home, lp, h, sizeof h) : 1;
+    r = strcmp(lp, "postmaster") ? user_exists(home, lp) : 1;
     if (r < 0) return err_temp();
     if (!r) { say("rcpt to=<%s> result=nouser", a); return sam ? err_notours() : err_nouser(); }
     lower(a);
@@ -277,11 +287,11 @@ static void smtp_rcpt(char *arg)
   out1("250 2.1.5 recipient ok\r\n");
 }
 
-static void smtp_rset(char *a) { (void)a; txn_reset(); out1("250 2.0.0 ok\r\n"); }
-static void smtp_noop(char *a) { (void)a; out1("250 2.0.0 ok\r\n"); }
-static void smtp_vrfy(char *a) { (void)a; out1("252 2.5.2 cannot VRFY a user, but will take a message and try to deliver it\r\n"); }
-static void smtp_help(char *a) { (void)a; out1("214 2.0.0 commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\r\n"); }
-static void smtp_quit(char *a) { (void)a; out1("221 2.0.0 "); out1(domain); out1(" closing connection\r\n"); quit(E2E_OK, "quit"); }
+static void smtp_rset(char *a) { (void)a; junk1(); txn_reset(); out1("250 2.0.0 ok\r\n"); }
+static void smtp_noop(char *a) { (void)a; junk1(); out1("250 2.0.0 ok\r\n"); }
+static void smtp_vrfy(char *a) { (void)a; junk1(); out1("252 2.5.2 cannot VRFY a user, but will take a message and try to deliver it\r\n"); }
+static void smtp_help(char *a) { (void)a; junk1(); out1("214 2.0.0 commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\r\n"); }
+static void smtp_quit(char *a) { (void)a; peer_release(); out1("221 2.0.0 "); out1(domain); out1(" closing connection\r\n"); quit(E2E_OK, "quit"); }
 
 /* ---- AUTH ---- */
 /* Reads one AUTH response line after a 334 prompt; 0 when refused. */
@@ -303,7 +313,7 @@ static void auth_done(char *user, char *pw, char const *mech)
   explicit_bzero(pw, strlen(pw));
   say("auth mech=%s user=%s result=%s", mech, safe(s, sizeof s, user, strlen(user)), r > 0 ? "ok" : r ? "temp" : "fail");
   if (r < 0) return err_authtemp();
-  if (!r) { sleep(1); return err_authfail(); }
+  if (!r) return err_authfail();   /* user_check made it last E2E_AUTHFAIL_DELAY */
   strcpy(authuser, user);
   out1("235 2.7.0 authentication successful\r\n");
 }
@@ -437,11 +447,13 @@ static int text_line(char const *s, size_t n)
 
 /* Reads the message up to <CRLF>.<CRLF>, streaming it to the queue.
  * Returns 0 or the F_* reasons to refuse it. A bare CR or LF ends the
- * session. */
+ * session, and so do more than 2 * E2E_MAXSIZE + 64 KiB octets: a
+ * refused message is read to its end only that far. */
 static int data_read(void)
 {
   static char buf[TEXT_MAX];
   size_t n = 0, raw = 0;
+  uint64_t total = 0, limit = 2 * maxsize + 65536;
   int cr = 0, flags = 0;
   char c;
   inhead = 1; dropping = 0; size = 0;
@@ -451,6 +463,7 @@ static int data_read(void)
     else r = rbuf_get(&in, &c, 1, ddl);
     if (r < 0) { if (errno == ETIMEDOUT) die_timeout(); die_read(); }
     if (!r) die_eofdata();
+    if (++total > limit) die_databig();
     if (cr) {
       if (c != '\n') die_bare();
       if (raw == 1 && !n) return flags;
@@ -474,6 +487,7 @@ static void smtp_data(char *a)
   if (!inmail) return err_mailfirst();
   if (!nrcpt) return err_rcptfirst();
   if (*a) return err_syntax();
+  junk = 0;
   unique_id(id);
   ddl = now_ms() + (int64_t)timeout * 1000;
   if (queue_start() < 0) { say("warning: unable to start the queue: %s", strerror(errno)); return err_temp(); }
@@ -490,9 +504,10 @@ static void smtp_data(char *a)
   else {
     r = queue_finish();
     say("message id=%s from=<%s> rcpts=%u size=%llu result=%s", id, sender, nrcpt,
-        (unsigned long long)size, r == 0 ? "queued" : r == E2E_PERM ? "refused" : "deferred");
+        (unsigned long long)size, r == 0 ? "queued" : r == E2E_PERM ? "refused" : r == E2E_NOSPACE ? "deferred_nospace" : "deferred");
     if (r == 0) { out1("250 2.0.0 ok "); out1(id); out1("\r\n"); }
     else if (r == E2E_PERM) out1("554 5.0.0 message refused\r\n");
+    else if (r == E2E_NOSPACE) out1("452 4.3.1 insufficient system storage\r\n");
     else out1("451 4.3.0 temporary queue failure, try again later\r\n");
   }
   txn_reset();
@@ -522,6 +537,9 @@ static void setup(void)
   timeout = (unsigned int)env_uint("E2E_TIMEOUT", 300, 1, 86400);
   queueprog = env_str("E2E_QUEUE", "e2e-queue");
   verifyprog = env_str("E2E_VERIFY", "e2e-verify");
+  d = sam ? "" : env_str("E2E_TRUSTUSER", "");   /* a tcprules setting: this client is that user */
+  if (*d && !user_valid(d)) strerr_dief2x(E2E_PERM, "variable E2E_TRUSTUSER is not a valid user name: ", d);
+  strcpy(trustuser, d);
   d = sam ? env_str("SAMREMOTEB32", "unknown") : env_str("TCPREMOTEIP", "unknown");
   safe(remote, sizeof remote, d, strlen(d));
   signal(SIGPIPE, SIG_IGN);
@@ -536,7 +554,8 @@ static void setup(void)
 int main(void)
 {
   setup();
-  say("start proto=%s remote=%s", sam ? "SAM" : "TCP", remote);
+  say("start proto=%s remote=%s%s%s", sam ? "SAM" : "TCP", remote, *trustuser ? " trusted=" : "", trustuser);
+  if (!peer_admit("E2E_SMTPPEER", "E2E_SMTPCONC")) die_peer();
   out1("220 "); out1(domain); out1(" ESMTP e2e\r\n");
   for (;;) {
     char *arg;

@@ -49,12 +49,21 @@ done
 is "$(cat "$home/env/PATH")" "$P/bin:/usr/bin:/bin" "the services run the installed programs"
 if [ "$(id -u)" = 0 ]; then
   if grep -q __asan_init "$P/bin/e2e-queue"; then
-    [ ! -e "$home/libexec/e2e-queue" ]
-    ok $? "as root, a sanitizer build: no setuid copy of e2e-queue (it cannot run setuid)"
+    [ ! -e "$home/libexec/e2e-queue" ] && [ ! -e "$home/libexec/e2e-local" ] && [ ! -e "$home/libexec/e2e-remote" ]
+    ok $? "as root, a sanitizer build: no setuid copies (they cannot run setuid)"
   else
-    cmp -s "$P/bin/e2e-queue" "$home/libexec/e2e-queue"
-    ok $? "as root: libexec/e2e-queue is the installed e2e-queue"
+    for p in e2e-queue e2e-local e2e-remote; do
+      cmp -s "$P/bin/$p" "$home/libexec/$p" && [ -u "$home/libexec/$p" ]
+      ok $? "as root: libexec/$p is a setuid copy of the installed $p"
+    done
+    # an upgrade: a changed program is copied again, setuid as before
+    printf '\n' >>"$P/bin/e2e-local"
+    "$P/bin/e2e-setup" "$home" alice.i2p >/dev/null 2>&1
+    cmp -s "$P/bin/e2e-local" "$home/libexec/e2e-local" && [ "$(stat -c '%U:%G %a' "$home/libexec/e2e-local")" = "e2e-mail:e2e-queue 4110" ]
+    ok $? "e2e-setup after an upgrade refreshes libexec/e2e-local (e2e-mail:e2e-queue 4110)"
   fi
+  is "$(stat -c '%U:%G %a' "$home/key" 2>/dev/null || echo none) $(cat "$home/service/samaccept/data/user")" "none e2e-sam" \
+    "as root: samaccept runs as e2e-sam (no key yet: nothing to own)"
 fi
 rm -rf "$P/share/e2e/run"
 out=$("$P/bin/e2e-setup" "$T_TMP/home2" alice.i2p 2>&1)

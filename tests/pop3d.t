@@ -160,6 +160,26 @@ long248=$(printf '%0248d' 0); long249=$(printf '%0249d' 0)
 sess "USER $long248" "USER $long249" CAPA "NOOP $(printf '%020000d' 0)" QUIT
 is "$(words)" "+OK -ERR +OK USER UIDL TOP PIPELINING RESP-CODES AUTH-RESP-CODE IMPLEMENTATION . -ERR +OK " "255-octet line taken; 256 and 20000 octets -ERR, session in sync"
 like "$OUT" "-ERR line too long" "... line too long"
+printf 'USER %s\r\nQUIT\r\n' "$(printf '%0200000d' 0)" | env E2E_HOME="$H" e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"; RC=$?
+is "$(tr -d '\r' <"$T_TMP/out" | sed 1d | tr '\n' '|') $RC" "-ERR line too long, closing| 100" "no line end within 64 KiB past the limit: -ERR and closed, exit 100"
+like "$(cat "$T_TMP/err")" "close reason=line_too_long" "... logged"
+# Per-peer cap (E2E_PEERDIR, E2E_POP3PEER): a second session from one address.
+mkdir -p "$T_TMP/peers"; mkfifo "$T_TMP/phold"
+env PROTO=TCP TCPREMOTEIP=127.0.0.9 E2E_PEERDIR="$T_TMP/peers" E2E_POP3PEER=1 e2e-pop3d <"$T_TMP/phold" >"$T_TMP/pout" 2>/dev/null &
+PH=$!; bg_pid $PH
+exec {PFD}>"$T_TMP/phold"
+for _ in $(seq 100); do grep -q '^+OK' "$T_TMP/pout" && break; sleep 0.05; done
+printf 'QUIT\r\n' | env PROTO=TCP TCPREMOTEIP=127.0.0.9 E2E_PEERDIR="$T_TMP/peers" E2E_POP3PEER=1 e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"; RC=$?
+is "$(tr -d '\r' <"$T_TMP/out" | tr '\n' '|') $RC" "-ERR [SYS/TEMP] too many connections from your address| 111" "E2E_POP3PEER=1: a second session from 127.0.0.9 gets -ERR instead of the greeting, exit 111"
+like "$(cat "$T_TMP/err")" "close reason=peer_limit" "... logged"
+printf 'QUIT\r\n' | env PROTO=TCP TCPREMOTEIP=127.0.0.8 E2E_PEERDIR="$T_TMP/peers" E2E_POP3PEER=1 e2e-pop3d >"$T_TMP/out" 2>/dev/null
+is "$(tr -d '\r' <"$T_TMP/out" | cut -c1-3 | tr '\n' ' ')" "+OK +OK " "... another address is served"
+exec {PFD}>&-; wait $PH
+printf 'QUIT\r\n' | env PROTO=TCP TCPREMOTEIP=127.0.0.9 E2E_PEERDIR="$T_TMP/peers" E2E_POP3PEER=1 e2e-pop3d >"$T_TMP/out" 2>/dev/null
+is "$(tr -d '\r' <"$T_TMP/out" | cut -c1-3 | tr '\n' ' ')" "+OK +OK " "... and 127.0.0.9 again once the first session is gone"
+E2E_HOME=$H E2E_POP3PEER=-1 e2e-pop3d </dev/null >/dev/null 2>"$T_TMP/err"
+is "$?" 100 "malformed E2E_POP3PEER: exit 100"
+like "$(cat "$T_TMP/err")" "E2E_POP3PEER" "... naming it"
 printf 'NO\0OP\r\nQUIT\r\n' | env E2E_HOME="$H" e2e-pop3d >"$T_TMP/out" 2>/dev/null
 is "$(tr -d '\r' <"$T_TMP/out" | sed -n 2,3p | tr '\n' '|')" "-ERR syntax error|+OK e2e POP3 signing off|" "NUL in a command"
 printf 'CAPA\nQUIT\n' | env E2E_HOME="$H" e2e-pop3d >"$T_TMP/out" 2>/dev/null

@@ -141,6 +141,10 @@ deliver greeting='554 5.3.2 no service' -- bob.i2p alice@alice.i2p a@bob.i2p
 is "$(letters)" D "greeting 554: D"
 deliver greeting='421 4.7.0 too busy' -- bob.i2p alice@alice.i2p a@bob.i2p
 is "$(letters)" Z "greeting 421: Z"
+deliver greeting='500 5.5.2 line too long' -- bob.i2p alice@alice.i2p a@bob.i2p
+is "$(letters)" Z "greeting 500 (not a greeting): Z, tried again later"
+deliver greeting='250 2.0.0 ok' -- bob.i2p alice@alice.i2p a@bob.i2p
+is "$(letters)" Z "greeting 250 (not a greeting): Z"
 deliver ehlo=reject -- bob.i2p alice@alice.i2p a@bob.i2p
 is "$(letters)" K "EHLO refused: HELO, delivered"
 is "$(cmds | head -3)" "EHLO alice.i2p

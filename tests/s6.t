@@ -113,50 +113,52 @@ e2e-setup "$home" alice.i2p >/dev/null 2>&1
 ok "$([ -e "$home/service/pop3d/down" ]; echo $?)" "a down file that e2e-setup did not make stays"
 rm -f "$home/service/pop3d/down"
 
-# Where e2e-setup cannot make the setuid e2e-queue (a nosuid file system,
-# a sanitizer build), smtpd and samaccept run as e2e-mail.
-SU=e2e-smtpd SA=e2e-sam
+# Where e2e-setup cannot make the setuid copies (a nosuid file system,
+# a sanitizer build), every service but the loggers runs as e2e-mail.
+# tests/privsep.t checks the accounts' rights one by one.
+SU=e2e-smtpd SA=e2e-sam SQ=e2e-queue
 if [ -n "$ROOT" ] && [ ! -e "$home/libexec/e2e-queue" ]; then
-  SU=e2e-mail SA=e2e-mail
-  diag "no setuid libexec/e2e-queue here: smtpd and samaccept run as e2e-mail"
+  SU=e2e-mail SA=e2e-mail SQ=e2e-mail
+  diag "no setuid copies in libexec/ here: the services run as e2e-mail"
 fi
 if [ -n "$ROOT" ]; then
-  for a in e2e-mail e2e-smtpd e2e-sam e2e-log; do
+  for a in e2e-mail e2e-smtpd e2e-sam e2e-queue e2e-remote e2e-log; do
     getent passwd "$a" >/dev/null
     ok $? "account $a exists"
   done
   ingroup() { id -nG "$1" | tr ' ' '\n' | grep -qx "$2"; }
-  ingroup e2e-smtpd e2e && ingroup e2e-sam e2e && ingroup e2e-mail e2e
-  ok $? "e2e-smtpd, e2e-sam and e2e-mail are in the group e2e"
-  ! ingroup e2e-log e2e
-  ok $? "e2e-log is not"
+  ingroup e2e-smtpd e2e && ingroup e2e-sam e2e && ingroup e2e-smtpd e2e-auth && ingroup e2e-mail e2e-auth
+  ok $? "e2e-smtpd and e2e-sam are in the group e2e, e2e-smtpd and e2e-mail in e2e-auth"
+  ! ingroup e2e-log e2e && ! ingroup e2e-mail e2e && ! ingroup e2e-sam e2e-auth
+  ok $? "e2e-log and e2e-mail are not in e2e, e2e-sam not in e2e-auth"
   like "$(getent passwd e2e-mail)" ':/usr/sbin/nologin$|:/bin/false$' "no login shell"
   st() { stat -c '%U:%G %a' "$home/$1"; }
   is "$(st .) $(st env) $(st env/E2E_DOMAIN) $(st service) $(st service/smtpd/run)" \
     "root:root 755 root:root 755 root:root 644 root:root 755 root:root 755" "home, settings and service tree are root's"
-  is "$(st users)" "root:e2e 640" "users: root:e2e 640"
-  is "$(st key)" "$SA:$SA 600" "key: $SA's, 600"
-  is "$(st queue) $(st queue/todo) $(st queue/trigger)" "e2e-mail:e2e-mail 700 e2e-mail:e2e-mail 700 e2e-mail:e2e-mail 600" \
-    "queue: e2e-mail's only"
+  is "$(st users) $(st recipients)" "root:e2e-auth 640 root:e2e-auth 644" "users: root:e2e-auth 640, recipients 644"
+  is "$(st key)" "root:root 600" "key: root's, 600 (samaccept's run script hands it over on a descriptor)"
+  is "$(st queue) $(st queue/todo) $(st queue/trigger)" "$SQ:$SQ 700 $SQ:$SQ 700 $SQ:$SQ 600" \
+    "queue: $SQ's only"
   is "$(st mail) $(st mail/bob) $(st mail/bob/new)" "e2e-mail:e2e-mail 700 e2e-mail:e2e-mail 700 e2e-mail:e2e-mail 700" \
     "Maildirs: e2e-mail's only (also those e2e-passwd made as root)"
-  is "$(st cache)" "e2e-mail:e2e 2770" "cache: group e2e may write"
   if [ "$SU" = e2e-smtpd ]; then
-    is "$(st libexec/e2e-queue)" "e2e-mail:e2e 4110" "libexec/e2e-queue: setuid e2e-mail, run by the group e2e only"
-    cmp -s "$home/libexec/e2e-queue" "$TOP/bin/e2e-queue"
-    ok $? "libexec/e2e-queue is a copy of bin/e2e-queue"
+    is "$(st cache)" "e2e-remote:e2e-sam 2770" "cache: e2e-remote's, group e2e-sam may write"
+    is "$(st libexec/e2e-queue) $(st libexec/e2e-local) $(st libexec/e2e-remote)" \
+      "e2e-queue:e2e 4110 e2e-mail:e2e-queue 4110 e2e-remote:e2e-queue 4110" "libexec: the three setuid copies"
+    for p in e2e-queue e2e-local e2e-remote; do cmp -s "$home/libexec/$p" "$TOP/bin/$p" || break; done
+    ok $? "libexec/ holds copies of bin/e2e-queue, bin/e2e-local and bin/e2e-remote"
   fi
   is "$(st log/smtpd)" "e2e-log:e2e-log 750" "log/smtpd: e2e-log's"
   is "$(cat "$home/service/smtpd/data/user" "$home/service/samaccept/data/user" "$home/service/pop3d/data/user" \
              "$home/service/runner/data/user" "$home/service/runner/log/data/user" | tr '\n' ' ')" \
-    "$SU $SA e2e-mail e2e-mail e2e-log " "data/user names each service's account"
+    "$SU $SA e2e-mail $SQ e2e-log " "data/user names each service's account"
   # what the accounts can and cannot read
   cannot() { ! s6-setuidgid "$1" cat "$2" >/dev/null 2>&1; }
   can() { s6-setuidgid "$1" cat "$2" >/dev/null 2>&1; }
-  cannot e2e-smtpd "$home/key" && can "$SA" "$home/key" && { [ "$SA" = e2e-mail ] || cannot e2e-mail "$home/key"; }
-  ok $? "only $SA reads the key"
-  can e2e-smtpd "$home/users" && can e2e-sam "$home/users" && can e2e-mail "$home/users" && cannot e2e-log "$home/users"
-  ok $? "users: read by the three mail accounts, not by e2e-log"
+  cannot e2e-smtpd "$home/key" && cannot e2e-sam "$home/key" && cannot e2e-mail "$home/key" && cannot e2e-queue "$home/key"
+  ok $? "no account reads the key"
+  can e2e-smtpd "$home/users" && cannot e2e-sam "$home/users" && can e2e-mail "$home/users" && cannot e2e-log "$home/users"
+  ok $? "users: read by e2e-smtpd and e2e-mail (passwords), not by e2e-sam or e2e-log"
   ! s6-setuidgid e2e-smtpd ls "$home/queue/todo" >/dev/null 2>&1 && ! s6-setuidgid e2e-sam ls "$home/mail/bob" >/dev/null 2>&1
   ok $? "the accounts e2e-smtpd and e2e-sam see neither the queue nor the Maildirs"
   (cd "$home/service/runner" && mv data/user data/user.off && { ./run; r=$?; mv data/user.off data/user; exit $r; }) >"$T_TMP/norun" 2>&1
@@ -170,7 +172,7 @@ if [ -n "$ROOT" ]; then
   is "$(stat -c '%U %a' "$T_TMP/victim")" "root 600" "symbolic links in the accounts' directories are not followed"
   rm -f "$home/mail/bob/evil" "$home/queue/evil"
   before=$(stat -c %Y "$home/libexec/e2e-queue" 2>/dev/null)
-  out=$(e2e-setup "$home" alice.i2p 2>&1 | grep -v 'warning: .* run as e2e-mail')
+  out=$(e2e-setup "$home" alice.i2p 2>&1 | grep -v 'warning: .* the services run as e2e-mail')
   is "$out" "e2e-setup: mail home $home for alice.i2p is ready" "a third run is quiet"
   is "$(stat -c %Y "$home/libexec/e2e-queue" 2>/dev/null)" "$before" "and leaves an up-to-date libexec/e2e-queue alone"
 fi
@@ -197,7 +199,7 @@ done
 if [ -n "$ROOT" ]; then
   procs=$(tree_of "$SV")
   diag "the tree:"; while read -r l; do diag "  $l"; done <<<"$procs"
-  like "$procs" ' e2e-mail e2e-runner' "e2e-runner runs as e2e-mail"
+  like "$procs" " $SQ e2e-runner" "e2e-runner runs as $SQ"
   like "$procs" " $SA e2e-samaccept" "e2e-samaccept runs as $SA"
   tcp=$(ps -o user:20=,args= -p "$(s6-svstat -o pid "$home/service/smtpd")" -p "$(s6-svstat -o pid "$home/service/pop3d")")
   like "$tcp" "$SU +tcpserver .* e2e-smtpd" "smtpd's tcpserver runs as $SU"

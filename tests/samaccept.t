@@ -114,6 +114,15 @@ cp "$KEYS/ed25519-1.pub" "$T_TMP/badkey/key"
 E2E_HOME=$T_TMP/badkey run cat
 is "$RC" 100 "a public destination as key: 100"
 like "$OUT" "invalid key in .*public" "... saying it is public"
+run -K 9 cat
+is "$RC" 100 "-K on a closed fd is refused"
+like "$OUT" "-K: key fd not open" "... saying so"
+E2E_HOME=$T_TMP/nokey run -K 4 cat 4<"$T_TMP/badkey/key"
+is "$RC" 100 "-K: a bad key on the fd: 100"
+like "$OUT" "invalid key in $T_TMP/nokey/key: .*public" "... the same message as for the file"
+E2E_HOME=$T_TMP/nokey run -K 4 cat 4</dev/null
+is "$RC" 111 "-K: nothing on the fd: 111"
+like "$OUT" "no key in $T_TMP/nokey/key" "... no key"
 E2E_HOME=$HOME_ E2E_SAM=localhost:7656 run cat
 is "$RC" 100 "E2E_SAM not numeric: 100"
 like "$OUT" 'invalid \$E2E_SAM' "... naming it"
@@ -149,8 +158,9 @@ ok $(( $(now_ms) - t0 < 3000 ? 0 : 1 )) "... within -t 1 (and a little)"
 # ---- a session on the stand-in bridge ----
 fake main --delay 1 --ping hello-e2e
 : >"$T_TMP/ready"
-E2E_SAM_OPTIONS="inbound.length=0 outbound.length=0" \
-	sa main -c 3 -p 2 -d 3 -k 1 "$PROGSH" 3>"$T_TMP/ready" 5</dev/null
+# the key on fd 4 (-K), no key file in E2E_HOME: the session is Bob's
+E2E_HOME=$T_TMP/nokey E2E_SAM_OPTIONS="inbound.length=0 outbound.length=0" \
+	sa main -c 3 -p 2 -d 3 -K 4 -k 1 "$PROGSH" 3>"$T_TMP/ready" 4<"$HOME_/key" 5</dev/null
 sleep 0.5
 is "$(wc -c <"$T_TMP/ready")" 0 "no readiness before the session is up"
 until_ok 10 test -s "$T_TMP/ready"
@@ -175,7 +185,8 @@ is "$(envval SAMREMOTEB32 "$E")" "$ALICE_B32" "SAMREMOTEB32: the peer's b32"
 is "$(envval SAMLOCALB32 "$E")" "$BOB_B32" "SAMLOCALB32: ours"
 is "$(grep -c '^SAM.*PORT=' "$E")" 0 "no ports when the bridge names none"
 F=${E/env./fds.}
-is "$(tr '\n' ' ' <"$F")" "0 1 2 3 " "PROG has fds 0, 1, 2 only (3 is ls's own): nothing inherited"
+is "$(tr '\n' ' ' <"$F")" "0 1 2 3 " "PROG has fds 0, 1, 2 only (3 is ls's own): nothing inherited, not the key's fd 4"
+is "$(for f in /proc/$SAPID/fd/*; do readlink "$f"; done | grep -c "/key$")" 0 "-K: e2e-samaccept closed the key's fd once read"
 like "$(cat "$T_TMP/main.log")" "ok pid=[0-9]+ peer=$ALICE_B32 children=1/3" "start logged: ok pid= peer="
 until_ok 5 grep -q "end pid=[0-9]* peer=$ALICE_B32 status=0" "$T_TMP/main.log"
 ok $? "end logged: end pid= peer= status=0"
@@ -205,6 +216,8 @@ unlike "$(cat "$T_TMP/main.log")" "$(head -c 60 "$KEYS/ed25519-2.priv" | tail -c
 h1=$(ctl hold ed25519-1); h2=$(ctl hold ed25519-1)
 like "$h1 $h2" "^open [0-9]+ open [0-9]+$" "two streams from one peer: both served"
 is "$(ctl hold ed25519-1)" closed "a third from the same peer (-p 2): closed at once"
+is "$(ctl peer ed25519-1 -)" "got $(hex $'421 4.7.0 too many connections from your destination\r\n')" \
+	"... after a 421 4.7.0 (what the peer reads before the close)"
 like "$(cat "$T_TMP/main.log")" "drop peer=$ALICE_B32 reason=per-peer-limit limit=2" "... logged"
 h3=$(ctl hold ed25519-x25519)
 like "$h3" "^open" "another peer is still served"

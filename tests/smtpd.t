@@ -174,6 +174,20 @@ is "$(codes <<<"$r")" "220 250 530 221" "MAIL before AUTH: 530"
 like "$r" '^530 5\.7\.0 ' "MAIL before AUTH: 530 5.7.0"
 r=$(smtp "${MAIL}QUIT\r\n")
 like "$r" '^503 5\.5\.1 ' "MAIL before EHLO: 503 5.5.1"
+# E2E_TRUSTUSER (set per client by tcprules): the client counts as that
+# user without AUTH; the sender must still be the user's own address.
+r=$(smtp "${EHLO}${MAIL}RCPT TO:<bob@alice.i2p>\r\nDATA\r\nSubject: t\r\n\r\nhi\r\n.\r\nQUIT\r\n" E2E_TRUSTUSER=alice)
+is "$(codes <<<"$r")" "220 250 250 250 354 250 221" "E2E_TRUSTUSER=alice: MAIL without AUTH accepted, message queued"
+is "$(queued)" 1 "E2E_TRUSTUSER: one message handed to the queue"
+like "$(cat "$LOG")" 'trusted=alice' "E2E_TRUSTUSER: logged at start"
+r=$(smtp "${EHLO}MAIL FROM:<bob@alice.i2p>\r\nQUIT\r\n" E2E_TRUSTUSER=alice)
+like "$r" '^553 5\.7\.1 ' "E2E_TRUSTUSER=alice: bob's address refused (553 5.7.1)"
+r=$(smtp "${EHLO}${AUTH}MAIL FROM:<alice@alice.i2p>\r\nQUIT\r\n" E2E_TRUSTUSER=bob)
+is "$(codes <<<"$r")" "220 250 235 250 221" "E2E_TRUSTUSER=bob, AUTH as alice: AUTH wins"
+r=$(smtp "${EHLO}QUIT\r\n" E2E_TRUSTUSER='../x'); RC=$(rc)
+is "$RC" 100 "malformed E2E_TRUSTUSER: exit 100"
+r=$(sam "${EHLO}MAIL FROM:<x@bob.i2p>\r\nQUIT\r\n" E2E_TRUSTUSER=alice)
+unlike "$(cat "$LOG")" 'trusted=' "PROTO=SAM ignores E2E_TRUSTUSER"
 for s in '<bob@alice.i2p>' '<alice@evil.i2p>' '<alice@bob.i2p>' '<>'; do
   r=$(smtp "$EHLO${AUTH}MAIL FROM:$s\r\nQUIT\r\n")
   like "$r" '^553 5\.7\.1 ' "sender $s is not alice's: 553 5.7.1"
@@ -291,6 +305,10 @@ is "$(codes <<<"$r")" "220 250 500 250 500 250 221" "command of 512 octets ok; 5
 like "$r" '^500 5\.5\.2 ' "overlong command: 500 5.5.2"
 r=$(smtp "$EHLO${AUTH}MAIL FROM:<alice@alice.i2p> $(xs 600 ' ')X\r\n${RCPT}QUIT\r\n")
 is "$(codes <<<"$r")" "220 250 235 500 503 221" "an overlong MAIL is not half-taken"
+r=$(smtp "NOOP $(xs 60000)\r\nNOOP\r\nNOOP $(xs 200000)\r\nNOOP\r\n")
+is "$(codes <<<"$r") $(rc)" "220 500 250 500 100" "60000 octets: 500, in sync; no line end within 64 KiB past the limit: 500 and closed"
+like "$r" '^500 5\.5\.2 line too long, closing connection$' "... saying so"
+like "$(cat "$LOG")" 'end reason=line_too_long' "... logged"
 r=$(smtp 'NO\0OP\r\nNOOP\r\nQUIT\r\n')
 is "$(codes <<<"$r")" "220 500 250 221" "NUL in a command: 500, then in sync"
 like "$r" '^500 5\.5\.2 ' "NUL in a command: 500 5.5.2"
@@ -365,6 +383,47 @@ r=$(smtp "$HEAD${SHORT}QUIT\r\n" E2E_QUEUE=/nonexistent/queue)
 like "$r" '^451 4\.3\.0 ' "E2E_QUEUE cannot be run: 451 4.3.0"
 like "$(cat "$LOG")" 'unable to exec /nonexistent/queue' "log says why"
 
+lines=$(yes "$(xs 98)" | head -n 600 | sed 's/$/\\r\\n/' | tr -d '\n')
+r=$(smtp "$HEAD"'DATA\r\n'"$lines"'.\r\nQUIT\r\n' E2E_MAXSIZE=1000)
+is "$(codes <<<"$r") $(queued)" "220 250 235 250 250 354 552 221 0" "60000 octets of DATA, E2E_MAXSIZE=1000: read to the end, 552, in sync"
+r=$(smtp "$HEAD"'DATA\r\n'"$lines$lines"'.\r\nQUIT\r\n' E2E_MAXSIZE=1000)
+is "$(codes <<<"$r") $(rc) $(queued)" "220 250 235 250 250 354 552 100 0" "120000 octets: past 2 x E2E_MAXSIZE + 64 KiB the connection is closed"
+like "$r" '^552 5\.3\.4 message too big, closing connection$' "... with 552 5.3.4 saying so"
+
+# ---- commands that move no mail ----
+noops() { local i; for i in $(seq "$1"); do printf '%s' 'NOOP\r\n'; done; }
+r=$(smtp "$EHLO$(noops 48)RSET\r\nQUIT\r\n")
+is "$(codes <<<"$r" | tr ' ' '\n' | sort | uniq -c | awk '{printf "%s x%s ", $2, $1}')" "220 x1 221 x1 250 x50 " "EHLO, 48 NOOPs and a RSET (50 commands that move no mail): all answered"
+r=$(smtp "$EHLO$(noops 100)QUIT\r\n")
+is "$(codes <<<"$r" | tr ' ' '\n' | tail -2 | tr '\n' ' ') $(rc)" "250 421 100" "past 50 such commands each counts as an error: the 60th ends the session"
+like "$r" '421 4\.7\.0 too many errors' "... with 421 4.7.0 too many errors"
+is "$(codes <<<"$r" | tr ' ' '\n' | grep -c 250)" 59 "... after 59 replies 250"
+r=$(smtp "$HEAD$(noops 45)$SHORT$(noops 45)QUIT\r\n")
+is "$(codes <<<"$r" | tr ' ' '\n' | tail -1) $(queued)" "221 1" "a DATA between them starts the count again"
+
+# ---- per-peer cap (E2E_PEERDIR, E2E_SMTPPEER) ----
+PEERS=$T_TMP/peers; mkdir -p "$PEERS"
+PCAP=(E2E_PEERDIR="$PEERS" E2E_SMTPPEER=1)
+mkfifo "$T_TMP/phold"
+env PROTO=TCP TCPREMOTEIP=127.0.0.9 E2E_HOME="$H" E2E_DOMAIN=alice.i2p "${PCAP[@]}" e2e-smtpd <"$T_TMP/phold" >"$T_TMP/pout" 2>/dev/null &
+PH=$!; bg_pid $PH
+exec {PFD}>"$T_TMP/phold"
+for _ in $(seq 100); do grep -q '^220' "$T_TMP/pout" && break; sleep 0.05; done
+r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=127.0.0.9 "${PCAP[@]}")
+is "$r $(rc)" "421 4.7.0 too many connections from your address 111" "a second session from 127.0.0.9, E2E_SMTPPEER=1: 421 4.7.0 instead of the greeting, exit 111"
+like "$(cat "$LOG")" 'end reason=peer_limit' "... logged"
+r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=127.0.0.8 "${PCAP[@]}")
+is "$(codes <<<"$r")" "220 250 221" "... another address is served"
+r=$(sam 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=127.0.0.9 "${PCAP[@]}")
+is "$(codes <<<"$r")" "220 250 221" "... PROTO=SAM is not capped here (e2e-samaccept -p does it)"
+r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=127.0.0.9 "${PCAP[@]}" E2E_SMTPPEER=0)
+is "$(codes <<<"$r")" "220 250 221" "... E2E_SMTPPEER=0: no cap"
+exec {PFD}>&-; wait $PH
+r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=127.0.0.9 "${PCAP[@]}")
+is "$(codes <<<"$r")" "220 250 221" "the slot is free once the first session ends"
+r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=../../evil "${PCAP[@]}")
+is "$(codes <<<"$r") $(ls "$PEERS" | tr '\n' ' ')" "220 250 221 127.0.0.8.0 127.0.0.9.0 unknown.0 " "a TCPREMOTEIP unfit for a file name counts as \"unknown\""
+
 # ---- timeouts: per command, and the whole DATA ----
 c_idle() { printf 'EHLO x\r\n'; sleep 2.5; }
 c_trickle() { for c in N O O P; do printf $c; sleep 0.6; done; printf '\r\n'; sleep 0.5; }
@@ -382,7 +441,8 @@ is "$(codes <<<"$r")" "220 250 235 250 250 354 421" "DATA trickled line by line:
 is "$(queued)" 0 "DATA timeout: nothing queued"
 
 t0=$(date +%s%N)
-yes NOOP | head -n 30000 | sed 's/$/\r/' | { env PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=alice.i2p E2E_TIMEOUT=1 e2e-smtpd 2> "$LOG"; echo $? > "$T_TMP/rc"; date +%s%N > "$T_TMP/end"; } | sleep 4
+# (RCPT past the 100th gets 452, neither junk nor an error: the replies pile up)
+{ printf '%b' "$EHLO$AUTH$MAIL"; yes 'RCPT TO:<bob@alice.i2p>' | head -n 30000 | sed 's/$/\r/'; } | { env PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=alice.i2p E2E_TIMEOUT=1 e2e-smtpd 2> "$LOG"; echo $? > "$T_TMP/rc"; date +%s%N > "$T_TMP/end"; } | sleep 4
 e=$(( ($(cat "$T_TMP/end") - t0) / 1000000 ))
 is "$(rc)" 111 "a client that never reads its replies: exit 111"
 ok $(( e < 3500 ? 0 : 1 )) "... cut off by the watchdog after 2 x E2E_TIMEOUT ($e ms)"
@@ -462,6 +522,8 @@ is "$(cfg PROTO=TCP E2E_HOME="$H")" 100 "E2E_DOMAIN unset: exit 100"
 is "$(cfg PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=$'alice.i2p\r\nX: y')" 100 "E2E_DOMAIN malformed: exit 100"
 is "$(cfg PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=alice.i2p E2E_MAXSIZE=10M)" 100 "E2E_MAXSIZE malformed: exit 100"
 is "$(cfg PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=alice.i2p E2E_TIMEOUT=0)" 100 "E2E_TIMEOUT=0: exit 100"
+is "$(cfg PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=alice.i2p E2E_SMTPPEER=many)" 100 "E2E_SMTPPEER malformed: exit 100"
+like "$(cat "$LOG")" 'E2E_SMTPPEER' "... named"
 is "$(cfg PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=Alice.I2P; tr -d '\r' < "$T_TMP/out")" $'0\n220 alice.i2p ESMTP e2e' "E2E_DOMAIN is lower-cased; EOF ends the session with exit 0"
 
 done_testing

@@ -10,3 +10,9 @@ int exit_class(int status)
     default: return E2E_TEMP;
   }
 }
+
+int queue_class(int status)
+{
+  if (WIFEXITED(status) && WEXITSTATUS(status) == E2E_NOSPACE) return E2E_NOSPACE;
+  return exit_class(status);
+}

@@ -11,6 +11,8 @@
 #define E2E_OK 0
 #define E2E_PERM 100
 #define E2E_TEMP 111
+/* e2e-queue only (qmail-queue's 53): write error or disk full; temporary */
+#define E2E_NOSPACE 53
 
 /* ---- env.c: settings from the environment ---- */
 /* The value, or dflt when unset or empty. */
@@ -41,10 +43,14 @@ typedef struct rbuf {
   char buf[8192];
 } rbuf;
 
-#define LINE_ERR  (-1)  /* errno: ETIMEDOUT or the read error */
+#define LINE_ERR  (-1)  /* errno: ETIMEDOUT, EMSGSIZE, or the read error */
 #define LINE_EOF  0     /* end of input (a partial line is dropped) */
 #define LINE_OK   1     /* a line ending in \n, *len includes the \n */
 #define LINE_LONG 2     /* longer than max: read and dropped through its \n */
+/* An overlong line is dropped up to this many bytes past max; when no \n
+ * comes by then, LINE_ERR with errno EMSGSIZE (the rest stays unread):
+ * hang up. */
+#define LINE_DROP_MAX 65536
 
 /* Waits until fd is ready for events (POLLIN, POLLOUT) or the absolute
  * deadline passes (errno ETIMEDOUT); 0 = no deadline. 0 ready, -1 error. */
@@ -103,12 +109,29 @@ int domain_is_i2p(char const *d);
 int user_valid(char const *name);
 /* Finds name's hash; 1 found (hash copied, up to hmax), 0 absent, -1 error. */
 int user_hash(char const *home, char const *name, char *hash, size_t hmax);
-/* Checks a password against the users file in constant time for the
- * comparison; 1 right, 0 wrong or no such user, -1 error. */
+/* Is there such a user? HOME/recipients (names only, readable by the
+ * accounts that may not read the hashes), else HOME/users. 1 yes, 0 no,
+ * -1 error. */
+int user_exists(char const *home, char const *name);
+/* checkpw.c: checks a password by running $E2E_CHECKPW (default
+ * e2e-checkpw; checkpassword style, "name\0password\0" on its fd 3),
+ * which accepts a strong crypt(3) method only, compares in constant time
+ * and makes a failure last $E2E_AUTHFAIL_DELAY seconds. 1 right, 0 wrong
+ * or no such user, -1 cannot tell (the checker logged why). */
 int user_check(char const *home, char const *name, char const *pw);
 /* The user mail for postmaster goes to: $E2E_POSTMASTER, else the first
- * user of HOME/users. 1 found, 0 none, -1 error. */
+ * user of HOME/recipients (or HOME/users). 1 found, 0 none, -1 error. */
 int user_postmaster(char const *home, char *out);
+
+/* ---- setuid.c: the setuid copies in HOME/libexec ---- */
+/* In a program started through a setuid copy (real and effective user
+ * differ): HOME is where the copy lies (HOME/libexec/PROG, by
+ * /proc/self/exe, never $E2E_HOME, which the caller chose); the caller
+ * must own HOME/caller_owns (when not 0), or be root; the real user becomes the
+ * effective one, so that input cannot turn us back into the caller;
+ * $E2E_HOME is set to HOME for us and our children. Without setuid it
+ * does nothing. Dies (100, 111) when a check fails. */
+void setuid_enter(char const *caller_owns);
 
 /* ---- domains.c: which domains are ours ---- */
 /* 1 when d is E2E_DOMAIN, a line of HOME/domains, or our own b32 domain
@@ -150,9 +173,29 @@ void logn(char const *const *v, unsigned int n);
 #define log4(a,b,c,d) do { char const *lv_[] = { (a),(b),(c),(d) }; logn(lv_, 4); } while (0)
 #define log6(a,b,c,d,e,f) do { char const *lv_[] = { (a),(b),(c),(d),(e),(f) }; logn(lv_, 6); } while (0)
 
+/* ---- peercap.c: connections at once from one client address ---- */
+/* Takes one of max slots for peer: an flock(LOCK_EX|LOCK_NB) on the file
+ * dir/PEER.I (I in 0..max-1, made as needed, mode 0600) kept on a
+ * close-on-exec descriptor until the process exits. peer must be 1..64
+ * of [0-9A-Za-z.:_-], not starting with '.'. 1 taken, 0 all max slots
+ * held by other processes, -1 error (errno; EINVAL for a malformed peer). */
+int peer_slot(char const *dir, char const *peer, unsigned int max);
+/* The cap of a TCP service (PROTO=TCP, $E2E_PEERDIR set): a slot for
+ * $TCPREMOTEIP among $capvar (default: half of $concvar, which defaults
+ * to 40; 0: no cap). 0 when over the cap (the caller answers and hangs
+ * up), 1 otherwise: admitted, not capped, or a slot that could not be
+ * taken (logged as a warning: serving beats refusing). */
+int peer_admit(char const *capvar, char const *concvar);
+/* Gives the slot back (before the goodbye: the client may come back at
+ * once, before this process has ended). */
+void peer_release(void);
+
 /* ---- child.c: running the next stage ---- */
 /* Maps a waitpid status to 0/100/111 (crash or other code: 111). */
 int exit_class(int status);
+/* The same for the queue's exit status, but 53 stays E2E_NOSPACE (a reply
+ * of 452 rather than 451). */
+int queue_class(int status);
 
 /* ---- queue layout (docs/queue.md) ---- */
 #define QDIR_TMP "tmp"
@@ -237,8 +280,9 @@ void qclean(char const *qdir, int64_t tmpage);
 typedef struct qheap { qmsg **v; size_t n, a; } qheap;
 int qheap_put(qheap *h, qmsg *m);      /* adds or moves m by m->due; -1 no memory */
 void qheap_del(qheap *h, qmsg *m);
-/* posix_spawnp with fd0 as fd 0 and fdn as fd n (each when >= 0), an
- * empty signal mask and default dispositions; 0 or an errno value. */
+/* Runs argv (PATH searched) with fd0 as fd 0 and fdn as fd n (each when
+ * >= 0), an empty signal mask and default dispositions, killed (SIGKILL)
+ * when the caller dies; 0 or an errno value (not started). */
 int qspawn(pid_t *pid, char const *const *argv, char const *const *envp, int fd0, int fdn, int n);
 /* ---- end of queuestore.c ---- */
 

@@ -60,7 +60,7 @@ ssize_t rbuf_get(rbuf *b, char *out, size_t n, int64_t deadline)
 
 int line_get(rbuf *b, char *out, size_t max, size_t *len, int64_t deadline)
 {
-  size_t w = 0;
+  size_t w = 0, dropped = 0;
   int toolong = 0;
   for (;;) {
     char *nl;
@@ -78,6 +78,7 @@ int line_get(rbuf *b, char *out, size_t max, size_t *len, int64_t deadline)
     }
     b->p += k;
     if (nl) break;
+    if (toolong && (dropped += k) > LINE_DROP_MAX) { errno = EMSGSIZE; return LINE_ERR; }
   }
   *len = w;
   return toolong ? LINE_LONG : LINE_OK;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -55,6 +56,32 @@ static int exists(char const *path)
   return stat(path, &st) == 0;
 }
 
+/* tmp/BASE, opened for writing, locked and empty. Two deliveries of one
+ * message to one recipient may overlap (a runner killed while e2e-local
+ * runs: the orphan goes on while the next runner repeats the delivery);
+ * the second waits for the first's lock, so that they never write into
+ * one file at once. A file that the first has meanwhile linked into new/
+ * and removed is not ours any more: open the name afresh. */
+static int open_tmp(char const *tmp)
+{
+  struct stat a, b;
+  int fd, e;
+  for (;;) {
+    fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX) < 0 || fstat(fd, &a) < 0) goto fail;
+    if (stat(tmp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) break;
+    close(fd);
+  }
+  if (ftruncate(fd, 0) < 0) goto fail;
+  return fd;
+fail:
+  e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
 int maildir_put(char const *dir, char const *base, char const *head, size_t hlen,
                 int fd, char const *body, size_t blen)
 {
@@ -62,8 +89,7 @@ int maildir_put(char const *dir, char const *base, char const *head, size_t hlen
   uint64_t size = 0, lfs = 0;
   int out, e;
   if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, base) >= (int)sizeof tmp) { errno = ENAMETOOLONG; return -1; }
-  out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (out < 0) return -1;
+  if ((out = open_tmp(tmp)) < 0) return -1;
   if (put(out, head, hlen, &size, &lfs) < 0) goto fail;
   if (body && put(out, body, blen, &size, &lfs) < 0) goto fail;
   if (fd >= 0) {

@@ -64,7 +64,8 @@ int qinfo_parse(char *buf, size_t len, unsigned int n, int64_t *queued, int *war
       size_t l = strlen(qstate[k]);
       if (!strncmp(p, qstate[k], l) && p[l] == ' ') { p += l + 1; break; }
     }
-    if (k == 4 || !num(&p, &t) || !num(&p, &nx) || t > 1000000) goto bad;
+    /* next is kept in ms: more seconds than that holds is malformed */
+    if (k == 4 || !num(&p, &t) || !num(&p, &nx) || t > 1000000 || nx >= INT64_MAX / 1000) goto bad;
     nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) goto bad;
     r[i].state = (unsigned char)k;

@@ -1,13 +1,14 @@
 /* The runner's view of the queue on disk (docs/queue.md): loading a
  * message with its state, saving and removing it, the start-up clean-up;
  * its schedule (a min-heap by due time); and starting a child with given
- * fds and a clean signal mask. */
+ * fds and a clean signal mask, that dies with the runner. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,24 +182,40 @@ int qheap_put(qheap *h, qmsg *m)
 }
 
 /* ---- children ---- */
+/* The child dies with the runner (PR_SET_PDEATHSIG): an orphan would go
+ * on with a delivery that the next runner repeats (a second copy at a
+ * remote site). An exec failure comes back as an errno on a pipe. */
 int qspawn(pid_t *pid, char const *const *argv, char const *const *envp, int fd0, int fdn, int n)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  sigset_t set;
-  int r;
-  posix_spawn_file_actions_init(&fa);
-  if (fd0 >= 0) posix_spawn_file_actions_adddup2(&fa, fd0, 0);
-  if (fdn >= 0) posix_spawn_file_actions_adddup2(&fa, fdn, n);
-  posix_spawnattr_init(&at);
-  sigemptyset(&set);
-  posix_spawnattr_setsigmask(&at, &set);
-  sigaddset(&set, SIGCHLD); sigaddset(&set, SIGTERM); sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP); sigaddset(&set, SIGPIPE);
-  posix_spawnattr_setsigdefault(&at, &set);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  r = posix_spawnp(pid, argv[0], &fa, &at, (char *const *)argv, (char *const *)envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  return r;
+  static int const sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+  pid_t parent = getpid(), p;
+  int ep[2], err = 0;
+  ssize_t r;
+  if (pipe2(ep, O_CLOEXEC) < 0) return errno;
+  p = fork();
+  if (p < 0) { err = errno; close(ep[0]); close(ep[1]); return err; }
+  if (!p) {
+    sigset_t none;
+    unsigned int i;
+    for (i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], SIG_DFL);
+    sigemptyset(&none);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) err = ESRCH;
+    else if ((fd0 >= 0 && dup2(fd0, 0) < 0) || (fdn >= 0 && dup2(fdn, n) < 0)) err = errno;
+    else {
+      sigprocmask(SIG_SETMASK, &none, 0);
+      execvpe(argv[0], (char *const *)argv, (char *const *)envp);
+      err = errno;
+    }
+    (void)!write(ep[1], &err, sizeof err);
+    _exit(127);
+  }
+  close(ep[1]);
+  while ((r = read(ep[0], &err, sizeof err)) < 0 && errno == EINTR) ;
+  close(ep[0]);
+  if (r == (ssize_t)sizeof err) {   /* not started: reap it here */
+    while (waitpid(p, 0, 0) < 0 && errno == EINTR) ;
+    return err;
+  }
+  *pid = p;
+  return 0;
 }

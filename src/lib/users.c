@@ -1,6 +1,7 @@
-/* HOME/users: "name:crypt-hash" lines. Passwords are checked with
- * crypt(3) and compared in constant time. */
-#include <crypt.h>
+/* HOME/users: "name:crypt-hash" lines, read only by the programs that
+ * check passwords (submission, POP3). HOME/recipients: the same names,
+ * one a line, no hashes, for those that only need to know who exists
+ * (the SAM-side e2e-smtpd, the runner). e2e-passwd writes both. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,24 +20,29 @@ int user_valid(char const *name)
   return 1;
 }
 
-/* Calls f for each well-formed line until it returns nonzero. */
-static int users_each(char const *home, int (*f)(char const *name, char const *hash, void *), void *ctx)
+/* Calls f for each well-formed line of HOME/file until it returns
+ * nonzero: "name:rest" lines, or bare "name" lines when colon is 0.
+ * Returns f's value, 0 at the end, -1 on error (errno; ENOENT included
+ * when missing is set, else a missing file is an empty one). */
+static int lines_each(char const *home, char const *file, int colon, int missing,
+                      int (*f)(char const *name, char const *rest, void *), void *ctx)
 {
   char path[4096], *buf, *p, *end;
   size_t len;
   int r = 0;
-  if (snprintf(path, sizeof path, "%s/users", home) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
-  if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT ? 0 : -1;
+  if (snprintf(path, sizeof path, "%s/%s", home, file) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+  if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
   for (p = buf, end = buf + len; p < end && !r; ) {
-    char *nl = memchr(p, '\n', (size_t)(end - p)), *colon;
+    char *nl = memchr(p, '\n', (size_t)(end - p)), *c;
     if (nl) *nl = 0; else nl = end;  /* file_read terminates the buffer */
-    colon = strchr(p, ':');
-    if (colon) {
-      *colon = 0;
-      if (user_valid(p)) r = f(p, colon + 1, ctx);
+    c = colon ? strchr(p, ':') : nl;
+    if (c) {
+      *c = 0;
+      if (user_valid(p)) r = f(p, colon ? c + 1 : "", ctx);
     }
     p = nl + 1;
   }
+  if (len) explicit_bzero(buf, len);   /* hashes */
   free(buf);
   return r;
 }
@@ -48,6 +54,7 @@ static int find1(char const *name, char const *hash, void *ctx)
   struct find *f = ctx;
   size_t n;
   if (strcmp(name, f->name)) return 0;
+  if (!f->hash) return 1;
   n = strlen(hash);
   if (n >= f->hmax) n = f->hmax - 1;
   memcpy(f->hash, hash, n);
@@ -59,38 +66,30 @@ int user_hash(char const *home, char const *name, char *hash, size_t hmax)
 {
   struct find f = { name, hash, hmax };
   if (!user_valid(name)) return 0;
-  return users_each(home, find1, &f);
+  return lines_each(home, "users", 1, 0, find1, &f);
 }
 
-int user_check(char const *home, char const *name, char const *pw)
+/* recipients first: the accounts that may not read the hashes find every
+ * user there. A name missing from it (a line added to users by hand) is
+ * looked up in users by those who may read it. */
+int user_exists(char const *home, char const *name)
 {
-  char hash[512];
-  struct crypt_data *cd;
-  char const *got;
-  size_t i, n;
-  unsigned char diff = 0;
-  int found = user_hash(home, name, hash, sizeof hash);
-  if (found < 0) return -1;
-  if (!found || hash[0] != '$') {
-    /* hash anyway, with the default method, so unknown users take as long */
-    if (!crypt_gensalt_rn(0, 0, 0, 0, hash, sizeof hash)) return -1;
-    found = 0;
+  struct find f = { name, 0, 0 };
+  int r;
+  if (!user_valid(name)) return 0;
+  r = lines_each(home, "recipients", 0, 1, find1, &f);
+  if (r) {
+    if (r > 0 || errno != ENOENT) return r;
+    return lines_each(home, "users", 1, 0, find1, &f);
   }
-  cd = calloc(1, sizeof *cd);
-  if (!cd) return -1;
-  got = crypt_r(pw, hash, cd);
-  if (!got || got[0] == '*') { free(cd); return 0; }
-  n = strlen(hash);
-  if (strlen(got) != n) diff = 1;
-  else for (i = 0; i < n; i++) diff |= (unsigned char)(got[i] ^ hash[i]);
-  explicit_bzero(cd, sizeof *cd);
-  free(cd);
-  return found && !diff;
+  r = lines_each(home, "users", 1, 0, find1, &f);
+  return r < 0 && errno == EACCES ? 0 : r;
 }
 
-static int first1(char const *name, char const *hash, void *ctx)
+
+static int first1(char const *name, char const *rest, void *ctx)
 {
-  (void)hash;
+  (void)rest;
   strcpy(ctx, name);
   return 1;
 }
@@ -98,10 +97,13 @@ static int first1(char const *name, char const *hash, void *ctx)
 int user_postmaster(char const *home, char *out)
 {
   char const *pm = env_str("E2E_POSTMASTER", 0);
+  int r;
   if (pm) {
     if (!user_valid(pm)) return 0;
     strcpy(out, pm);
     return 1;
   }
-  return users_each(home, first1, out);
+  r = lines_each(home, "recipients", 0, 1, first1, out);
+  if (r < 0 && errno == ENOENT) r = lines_each(home, "users", 1, 0, first1, out);
+  return r;
 }

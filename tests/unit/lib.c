@@ -174,21 +174,41 @@ static void test_users(char const *tmp)
 {
   char path[600], pm[USER_MAX + 1], hash[256];
   FILE *f;
+  int64_t t0;
+  setenv("E2E_AUTHFAIL_DELAY", "0", 1);
   snprintf(path, sizeof path, "%s/users", tmp);
   f = fopen(path, "w");
-  /* "secret" hashed with SHA-512 crypt */
-  fputs("bad line\nBob:$6$x$y\nalice:$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n", f);
+  /* "secret" hashed with SHA-512 crypt, and with md5crypt (legacy) */
+  fputs("bad line\nBob:$6$x$y\nalice:$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1\n"
+        "weak:$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1\n", f);
   fclose(f);
   ok(user_hash(tmp, "alice", hash, sizeof hash) == 1 && !strncmp(hash, "$6$saltsalt$", 12), "user_hash finds a user");
   ok(user_hash(tmp, "bob", hash, sizeof hash) == 0 && user_hash(tmp, "Bob", hash, sizeof hash) == 0,
      "malformed names in users are ignored");
-  ok(user_check(tmp, "alice", "secret") == 1, "right password");
+  setenv("E2E_CHECKPW", "bin/e2e-checkpw", 1);   /* make check runs from the top */
+  ok(user_check(tmp, "alice", "secret") == 1, "right password (e2e-checkpw)");
   ok(user_check(tmp, "alice", "secreT") == 0 && user_check(tmp, "alice", "") == 0, "wrong password");
   ok(user_check(tmp, "nobody", "secret") == 0, "unknown user");
+  ok(user_check(tmp, "weak", "secret") == 0, "a legacy hash (md5crypt) never matches, right password or not");
+  setenv("E2E_AUTHFAIL_DELAY", "1", 1);
+  t0 = now_ms();
+  ok(user_check(tmp, "alice", "wrong") == 0 && now_ms() - t0 >= 1000, "a failure lasts E2E_AUTHFAIL_DELAY");
+  t0 = now_ms();
+  ok(user_check(tmp, "alice", "secret") == 1 && now_ms() - t0 < 1000, "a success does not wait");
+  setenv("E2E_AUTHFAIL_DELAY", "0", 1);
+  ok(user_exists(tmp, "alice") == 1 && user_exists(tmp, "dave") == 0 && user_exists(tmp, "Bob") == 0,
+     "user_exists: without recipients, the names of users");
   unsetenv("E2E_POSTMASTER");
   ok(user_postmaster(tmp, pm) == 1 && !strcmp(pm, "alice"), "postmaster defaults to the first user");
   setenv("E2E_POSTMASTER", "carol", 1);
   ok(user_postmaster(tmp, pm) == 1 && !strcmp(pm, "carol"), "E2E_POSTMASTER names the postmaster");
+  snprintf(path, sizeof path, "%s/recipients", tmp);
+  f = fopen(path, "w"); fputs("carol\nalice\n", f); fclose(f);
+  ok(user_exists(tmp, "carol") == 1 && user_exists(tmp, "alice") == 1 && user_exists(tmp, "weak") == 1
+     && user_exists(tmp, "dave") == 0, "user_exists: recipients, then users for a name added by hand");
+  unsetenv("E2E_POSTMASTER");
+  ok(user_postmaster(tmp, pm) == 1 && !strcmp(pm, "carol"), "postmaster: the first of recipients");
+  unlink(path);
   snprintf(path, sizeof path, "%s/domains", tmp);
   f = fopen(path, "w"); fputs("  other.i2p \nthird.i2p", f); fclose(f);
   setenv("E2E_DOMAIN", "mine.i2p", 1);

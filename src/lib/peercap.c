@@ -1,0 +1,97 @@
+/* Per-peer connection caps for the TCP services. tcpserver bounds the
+ * connections at once (-c) but not those of one client address, so each
+ * e2e-smtpd or e2e-pop3d takes one of N slot locks for its peer: flock on
+ * DIR/PEER.I, held until the process exits (the kernel drops it then,
+ * whatever the exit). No extra exec, no daemon, nothing to clean up but
+ * empty files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "e2e.h"
+
+#define PEER_MAX 64
+
+static int held = -1;                  /* the slot this process holds */
+
+static int peer_ok(char const *p)
+{
+  size_t n;
+  if (*p == '.') return 0;
+  for (n = 0; p[n]; n++) {
+    char c = p[n];
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+          || c == '.' || c == ':' || c == '_' || c == '-')) return 0;
+  }
+  return n >= 1 && n <= PEER_MAX;
+}
+
+/* Locks path: 1 locked (fd kept open), 0 held by another, -1 error. The
+ * file may have been removed and made again meanwhile (the run script
+ * empties the directory at start): the lock must be on the file that
+ * the name now holds. */
+static int take(char const *path)
+{
+  for (;;) {
+    struct stat a, b;
+    int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      int e = errno;
+      close(fd);
+      if (e == EWOULDBLOCK) return 0;
+      errno = e;
+      return -1;
+    }
+    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+      held = fd;
+      return 1;
+    }
+    close(fd);
+  }
+}
+
+int peer_slot(char const *dir, char const *peer, unsigned int max)
+{
+  char path[4096];
+  unsigned int i;
+  if (!peer_ok(peer)) { errno = EINVAL; return -1; }
+  for (i = 0; i < max; i++) {
+    int r;
+    if (snprintf(path, sizeof path, "%s/%s.%u", dir, peer, i) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+    r = take(path);
+    if (r) return r;
+  }
+  return 0;
+}
+
+int peer_admit(char const *capvar, char const *concvar)
+{
+  char const *dir = env_str("E2E_PEERDIR", 0), *proto = env_str("PROTO", "");
+  char const *ip = env_str("TCPREMOTEIP", "unknown");
+  uint64_t conc = env_uint(concvar, 40, 1, 1000000);
+  uint64_t cap = env_uint(capvar, conc / 2 ? conc / 2 : 1, 0, 1000000);
+  int r;
+  if (!dir || strcmp(proto, "TCP") || !cap) return 1;
+  if (!peer_ok(ip)) ip = "unknown";
+  r = peer_slot(dir, ip, (unsigned int)cap);
+  if (r < 0) {
+    char e[200];
+    snprintf(e, sizeof e, "%s: %s", dir, strerror(errno));
+    log2("warning: unable to count the connections of this peer in ", e);
+    return 1;
+  }
+  return r;
+}
+
+/* Gives the slot back before the last reply, so that a client that
+ * reconnects at once finds it free. */
+void peer_release(void)
+{
+  if (held >= 0) close(held);
+  held = -1;
+}
