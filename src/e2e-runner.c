@@ -41,12 +41,13 @@ typedef struct job {
   unsigned int ni;
   unsigned char idx[RCPT_MAX];
   char user[USER_MAX + 1];
+  char const *dom;        /* J_REMOTE: the domain (in the message's envelope) */
   stralloc out;
 } job;
 
 static char const *home;
 static char qdir[3072];
-static uint64_t retry, warn, lifetime, lconc, rconc;
+static uint64_t retry, warn, lifetime, lconc, rconc, dconc;
 static int trigfd, sigfd, stopping;
 static int64_t stop_deadline;
 static qheap sched;
@@ -372,10 +373,29 @@ static void reap(void)
   }
 }
 
+/* Remote deliveries running to one domain. */
+static unsigned int to_domain(char const *d)
+{
+  job *j;
+  unsigned int n = 0;
+  for (j = running; j; j = j->next) if (j->kind == J_REMOTE && !strcmp(j->dom, d)) n++;
+  return n;
+}
+
+/* Local and remote deliveries up to their limits, and at most
+ * E2E_DOMAINCONCURRENCY at once to one domain (the receiver's per-peer
+ * cap would turn more into 421s); the others wait their turn in order. */
 static void dispatch(void)
 {
+  job **pj = &rq, *prev = 0;
   while (!stopping && lq && nlocal < lconc) { job *j = lq; lq = j->next; run(j); }
-  while (!stopping && rq && nremote < rconc) { job *j = rq; rq = j->next; run(j); }
+  while (!stopping && *pj && nremote < rconc) {
+    job *j = *pj;
+    if (to_domain(j->dom) >= dconc) { prev = j; pj = &j->next; continue; }
+    *pj = j->next;
+    if (rqt == j) rqt = prev;
+    run(j);
+  }
 }
 
 /* ---- attempts ---- */
@@ -411,7 +431,7 @@ static void attempt(msg *m, int64_t now)
     }
     if (!domain_is_i2p(d)) { result(m, i, E2E_PERM, "no route to this domain (#5.1.2)", 0); continue; }
     for (k = 0; k < nr && strcmp(addr_domain(e.rcpt[rj[k]->idx[0]]), d); k++) ;
-    if (k == nr) rj[nr++] = job_new(m, J_REMOTE);
+    if (k == nr) { rj[nr] = job_new(m, J_REMOTE); rj[nr++]->dom = d; }
     rj[k]->idx[rj[k]->ni++] = (unsigned char)i;
     r->busy = 1;
   }
@@ -460,6 +480,7 @@ static void setup(void)
   lifetime = env_uint("E2E_LIFETIME", 604800, 0, 86400 * 365);
   lconc = env_uint("E2E_LOCALCONCURRENCY", 10, 1, 1000);
   rconc = env_uint("E2E_CONCURRENCY", 10, 1, 1000);
+  dconc = env_uint("E2E_DOMAINCONCURRENCY", 2, 1, 1000);
   if (snprintf(qdir, sizeof qdir, "%s/queue", home) >= (int)sizeof qdir) strerr_dief1x(E2E_PERM, "E2E_HOME is too long");
   if (mkdir(qdir, 0700) < 0 && errno != EEXIST) strerr_diefu2sys(E2E_TEMP, "create ", qdir);
   for (i = 0; i < 4; i++) {

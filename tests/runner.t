@@ -258,6 +258,28 @@ for lim in 1 3; do
   is "$(maxconc "$T_TMP/local.conc")" "$lim" "E2E_LOCALCONCURRENCY=$lim: at most $lim e2e-local at once"
   kill -TERM $RPID; wait $RPID
 done
+# E2E_DOMAINCONCURRENCY: at most that many at once to one domain (below
+# the receiver's per-peer cap), while other domains go on in parallel.
+for dl in 1 2; do
+  H=$T_TMP/dconc$dl
+  mkhome "$H" alice.i2p alice:pw 2>/dev/null
+  LOG=$T_TMP/dconc$dl.log
+  rm -f "$T_TMP/remote.conc"
+  start_runner "$H" "$LOG" E2E_CONCURRENCY=10 E2E_DOMAINCONCURRENCY=$dl
+  for i in 1 2 3 4 5; do inject "$H" alice@alice.i2p "r$i@same.i2p" < "$T_TMP/seven"; done
+  wait_for 100 queue_empty "$H"
+  ok $? "E2E_DOMAINCONCURRENCY=$dl: five messages to one domain delivered"
+  is "$(maxconc "$T_TMP/remote.conc")" "$dl" "E2E_DOMAINCONCURRENCY=$dl: at most $dl e2e-remote at once to same.i2p"
+  kill -TERM $RPID; wait $RPID
+done
+rm -f "$T_TMP/remote.conc"
+H=$T_TMP/dconcmix
+mkhome "$H" alice.i2p alice:pw 2>/dev/null
+start_runner "$H" "$T_TMP/dconcmix.log" E2E_CONCURRENCY=10 E2E_DOMAINCONCURRENCY=1
+for d in one two three four; do inject "$H" alice@alice.i2p "x@$d.i2p" < "$T_TMP/seven"; done
+wait_for 100 queue_empty "$H"
+is "$(maxconc "$T_TMP/remote.conc")" 4 "E2E_DOMAINCONCURRENCY=1: four domains still at once"
+kill -TERM $RPID; wait $RPID
 rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
 
 # ================= e2e-bounce by itself =================
