@@ -188,13 +188,14 @@ fi
 # ---------------------------------------------------------------- POP3 before PASS
 export E2E_HOME=$home
 printf 'USER bob\r\nPASS %s\r\nUSER nosuch\r\nPASS x\r\nQUIT\r\n' "$WRONG" |
-  E2E_AUTHFAIL_DELAY=0 strace -f -qq -e trace=%file -o "$T_TMP/st.fail" s6-setuidgid e2e-mail e2e-pop3d >"$T_TMP/pop.fail" 2>"$T_TMP/pop.fail.err"
+  E2E_AUTHFAIL_DELAY=0 ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=%file -o "$T_TMP/st.fail" s6-setuidgid e2e-mail e2e-pop3d >"$T_TMP/pop.fail" 2>"$T_TMP/pop.fail.err"
 like "$(cat "$T_TMP/pop.fail")" "-ERR \[AUTH\]" "POP3 under strace: wrong passwords refused"
 grep -q "$home/users" "$T_TMP/st.fail"
 ok $? "... users was read"
 is "$(grep -c "$home/mail" "$T_TMP/st.fail")" 0 "... and nothing under mail/ touched before a PASS succeeds"
+# (LeakSanitizer cannot run under ptrace: off for sanitizer builds)
 printf 'USER bob\r\nPASS %s\r\nSTAT\r\nQUIT\r\n' "$PW_BOB" |
-  strace -f -qq -e trace=%file -o "$T_TMP/st.ok" s6-setuidgid e2e-mail e2e-pop3d >"$T_TMP/pop.ok" 2>"$T_TMP/pop.ok.err"
+  ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=%file -o "$T_TMP/st.ok" s6-setuidgid e2e-mail e2e-pop3d >"$T_TMP/pop.ok" 2>"$T_TMP/pop.ok.err"
 like "$(cat "$T_TMP/pop.ok")" '\+OK [0-9]+ messages' "the right password: logged in"
 u=$(grep -n "$home/users" "$T_TMP/st.ok" | head -1 | cut -d: -f1)
 m=$(grep -n "$home/mail" "$T_TMP/st.ok" | head -1 | cut -d: -f1)
