@@ -41,8 +41,11 @@ envelope() { printf 'F%s\0' "$1"; shift; for r in "$@"; do printf 'T%s\0' "$r"; 
 msg() { printf 'Subject: %s\nMessage-ID: <%s@alice.i2p>\n\nbody %s\n' "$1" "$1" "$1"; }
 # the files in the queue (the trigger FIFO aside)
 qfiles() { find "$H/queue/todo" "$H/queue/mess" "$H/queue/info" "$H/queue/tmp" -type f 2>/dev/null | wc -l; }
-# inj INJECT CMD...: CMD under strace with one fault (-e inject=INJECT)
-inj() { local i=$1; shift; FAULTS=$((FAULTS + 1)); strace -qq -f -o /dev/null -e inject="$i" "$@"; }
+# inj INJECT CMD...: CMD under strace with one fault (-e inject=INJECT);
+# INJ_PATH set: only on the calls that name that path (strace -P).
+# LeakSanitizer cannot work under ptrace: off (sanitizer builds).
+export ASAN_OPTIONS=detect_leaks=0
+inj() { local i=$1; shift; FAULTS=$((FAULTS + 1)); strace -qq -f -o /dev/null ${INJ_PATH:+-P "$INJ_PATH"} -e inject="$i" "$@"; }
 
 # ---- 1. e2e-queue under injected faults ----
 qinj() {   # qinj INJECT WANT-EXIT NAME [BYTES]: one message, the fault, the exit code, nothing queued
@@ -62,7 +65,7 @@ qinj fsync:error=ENOSPC:when=1 53 "fsync of the file ENOSPC"
 qinj fsync:error=EIO:when=2 111 "fsync of queue/todo EIO (after the link)"
 qinj linkat:error=EIO 111 "linkat EIO"
 qinj linkat:error=ENOSPC 53 "linkat ENOSPC"
-qinj 'openat:error=ENOSPC:when=1' 53 "open of the O_TMPFILE file ENOSPC"
+INJ_PATH=$H/queue/tmp qinj 'openat:error=ENOSPC:when=1' 53 "open of the O_TMPFILE file in queue/tmp ENOSPC"
 msg "no fault" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p)
 is "$? $(ls "$H/queue/todo" | wc -l)" "0 1" "e2e-queue without a fault: exit 0, one message in todo/"
 rm -f "$H/queue/todo/"*
