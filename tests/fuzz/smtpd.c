@@ -25,17 +25,9 @@
 #include "prog.h"
 #include "e2e.h"
 
-#define main smtpd_main
-#define sleep(s) fz_sleep(s)
-#define alarm(s) fz_alarm(s)
-#define sigaction(s, a, o) fz_sigaction(s, a, o)
-FZ_PROG_BEGIN
-#include "../../src/e2e-smtpd.c"
-FZ_PROG_END
-#undef main
-#undef sleep
-#undef alarm
-#undef sigaction
+#define FZ_PROG_MAIN smtpd_main
+#define FZ_PROG_FILE "../../src/e2e-smtpd.c"
+#include "progwrap.h"
 
 static char fz_home[600];
 
