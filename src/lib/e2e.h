@@ -72,6 +72,8 @@ int wbuf_flush(wbuf *w);           /* 0 ok, -1 (w->err set) */
 
 /* Whole-buffer write to an fd, retrying on EINTR and short writes. */
 int write_all(int fd, char const *s, size_t n);
+/* Closes fd (when >= 0) keeping errno; returns -1: `return close_fail(fd);` */
+int close_fail(int fd);
 /* Reads an fd up to EOF into a malloc'd buffer (at most max bytes, else
  * errno=EFBIG), with a \0 after the data; -1 on error. */
 int read_all(int fd, char **out, size_t *len, size_t max);

@@ -163,3 +163,11 @@ int file_read(char const *path, char **out, size_t *len, size_t max)
   errno = e;
   return r;
 }
+
+int close_fail(int fd)
+{
+  int e = errno;
+  if (fd >= 0) close(fd);
+  errno = e;
+  return -1;
+}

@@ -65,7 +65,7 @@ static int exists(char const *path)
 static int open_tmp(char const *tmp)
 {
   struct stat a, b;
-  int fd, e;
+  int fd;
   for (;;) {
     fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
@@ -76,10 +76,7 @@ static int open_tmp(char const *tmp)
   if (ftruncate(fd, 0) < 0) goto fail;
   return fd;
 fail:
-  e = errno;
-  close(fd);
-  errno = e;
-  return -1;
+  return close_fail(fd);
 }
 
 int maildir_put(char const *dir, char const *base, char const *head, size_t hlen,

@@ -65,10 +65,7 @@ int sam_connect(char const *hostport, int64_t deadline)
   if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) goto fail;
   return fd;
 fail:
-  e = errno;
-  close(fd);
-  errno = e;
-  return -1;
+  return close_fail(fd);
 }
 
 /* ---- lines ---- */
