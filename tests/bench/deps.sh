@@ -6,16 +6,9 @@
 # Postfix preseeded to "No configuration". The bench never uses the system
 # configuration: it runs private instances on loopback (tests/bench/bench.sh).
 PKGS="postfix dovecot-pop3d dovecot-core linux-perf python3 ucspi-tcp"
-missing=""
-for p in $PKGS; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
-done
-[ -n "$missing" ] || { echo "bench deps: all installed"; exit 0; }
-if [ "$(id -u)" != 0 ]; then
-  echo "bench deps: missing:$missing"
-  echo "bench deps: run as root: sh tests/bench/deps.sh"
-  exit 1
-fi
+deps="$(dirname "$0")/../deps.sh"
+sh "$deps" --check $PKGS >/dev/null && { echo "bench deps: all installed"; exit 0; }
+[ "$(id -u)" = 0 ] || { sh "$deps" --check $PKGS; echo "bench deps: run as root: sh tests/bench/deps.sh"; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 prc=/usr/sbin/policy-rc.d
@@ -24,9 +17,8 @@ if [ ! -e "$prc" ]; then
   printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod 755 "$prc" && own=1
   trap 'rm -f "$prc"' EXIT INT TERM
 fi
-apt-get update -qq || exit 1
 # shellcheck disable=SC2086   # one word per package
-apt-get install -y -qq --no-install-recommends $missing
+sh "$deps" $PKGS
 rc=$?
 [ -z "$own" ] || rm -f "$prc"
 # Should a system instance have started anyway (no policy-rc.d honoured),
