@@ -54,3 +54,15 @@ mkhome() {
 
 # A free TCP port on 127.0.0.1.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ctl COMMAND...: one control command to the stand-in SAM bridge
+# (tests/samaccept/fakesam.py) listening on 127.0.0.1:$FPORT; prints its
+# one-line answer.
+ctl() {
+  local line=
+  exec 7<>"/dev/tcp/127.0.0.1/$FPORT" || return 1
+  printf 'CTL %s\n' "$*" >&7
+  IFS= read -r -t 30 line <&7
+  exec 7<&-
+  printf '%s\n' "$line"
+}

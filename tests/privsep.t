@@ -244,14 +244,6 @@ until_ok 100 test -s "$T_TMP/sam.port"
 FPORT=$(cat "$T_TMP/sam.port")
 echo "127.0.0.1:$FPORT" >"$home/env/E2E_SAM"
 e2e-setup "$home" alice.i2p >/dev/null 2>&1
-ctl() {
-  local line=
-  exec 7<>"/dev/tcp/127.0.0.1/$FPORT" || return 1
-  printf 'CTL %s\n' "$*" >&7
-  IFS= read -r -t 30 line <&7
-  exec 7<&-
-  printf '%s\n' "$line"
-}
 s6-svscan "$home/service" >"$T_TMP/svscan.log" 2>&1 &
 SV=$!
 bg_pid $SV

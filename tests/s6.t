@@ -83,14 +83,6 @@ fake_sam() {  # fake_sam NAME: a stand-in bridge in the background; FPORT its po
   until_ok 100 test -s "$T_TMP/$1.port" || return 1
   FPORT=$(cat "$T_TMP/$1.port")
 }
-ctl() {  # ctl COMMAND...: one command to the stand-in bridge
-  local line=
-  exec 7<>"/dev/tcp/127.0.0.1/$FPORT" || return 1
-  printf 'CTL %s\n' "$*" >&7
-  IFS= read -r -t 30 line <&7
-  exec 7<&-
-  printf '%s\n' "$line"
-}
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 unhex() { printf '%s' "$1" | sed 's/\(..\)/\\x\1/g' | xargs -0 printf '%b'; }
 

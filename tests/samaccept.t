@@ -45,15 +45,6 @@ fake() {
 	FPORT=$(cat "$T_TMP/$name.port")
 	export E2E_SAM=127.0.0.1:$FPORT
 }
-# ctl COMMAND...: one command to the current stand-in bridge.
-ctl() {
-	local line=
-	exec 7<>"/dev/tcp/127.0.0.1/$FPORT" || return 1
-	printf 'CTL %s\n' "$*" >&7
-	IFS= read -r -t 20 line <&7
-	exec 7<&-
-	printf '%s\n' "$line"
-}
 ctl_is() { [ "$(ctl "$1")" = "$2" ]; }
 # sa NAME ARGS...: e2e-samaccept in the background against the current
 # bridge, stderr to NAME.log; SAPID its pid.
@@ -216,6 +207,7 @@ unlike "$(cat "$T_TMP/main.log")" "$(head -c 60 "$KEYS/ed25519-2.priv" | tail -c
 h1=$(ctl hold ed25519-1); h2=$(ctl hold ed25519-1)
 like "$h1 $h2" "^open [0-9]+ open [0-9]+$" "two streams from one peer: both served"
 is "$(ctl hold ed25519-1)" closed "a third from the same peer (-p 2): closed at once"
+until_ok 5 ctl_is waiting 1   # the dropped stream's ACCEPT reopened
 is "$(ctl peer ed25519-1 -)" "got $(hex $'421 4.7.0 too many connections from your destination\r\n')" \
 	"... after a 421 4.7.0 (what the peer reads before the close)"
 like "$(cat "$T_TMP/main.log")" "drop peer=$ALICE_B32 reason=per-peer-limit limit=2" "... logged"
