@@ -2,11 +2,10 @@
  * e2e-smtpd as $E2E_QUEUE in front of the real injector. qmail-queue
  * interface: the message on fd 0 (LF line ends), the envelope on fd 1.
  * It rewrites the header block (exactly what it changes: e2e-scrub.8),
- * streams the body unchanged, and runs the next injector ($E2E_SCRUB_NEXT,
- * default e2e-queue, or the arguments) with the new message on its fd 0
- * and the envelope (our fd 1) relayed on its fd 1 once the whole message
- * is through, then exits as the injector did. The relay means that if
- * we die half way, the injector sees no envelope and queues nothing. */
+ * keeps the body unchanged, and execs the next injector ($E2E_SCRUB_NEXT,
+ * default e2e-queue, or the arguments) with the whole new message on its
+ * fd 0 (a rewound memory file) and our fd 1, the envelope, as its fd 1:
+ * no process of its own stays between e2e-smtpd and the injector. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <sys/wait.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <skalibs/strerr.h>
@@ -40,7 +39,6 @@ static size_t hn, hend, on;
 static char const *domain, *home;
 static char const *const *next;
 static char const *dflt[2] = { "e2e-queue", 0 };
-static pid_t child;
 static unsigned int ndropped, ndate, nid;
 static char const *datewhat = "kept", *idwhat = "kept";
 
@@ -192,59 +190,30 @@ static void rewrite(void)
 
 /* ---- the next stage ---- */
 
-static void start(int *fd, int *efd)
+/* The whole new message into a memory file, rewound: the injector's fd 0.
+ * Nothing reaches the injector before the message is whole; if we die on
+ * the way, it never runs and queues nothing. */
+static int spool(void)
 {
-  int p[2], e[2];
-  if (pipe2(p, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) strerr_diefu1sys(E2E_TEMP, "create a pipe");
-  child = fork();
-  if (child < 0) strerr_diefu1sys(E2E_TEMP, "fork");
-  if (!child) {
-    signal(SIGPIPE, SIG_DFL);
-    if (dup2(p[0], 0) < 0 || dup2(e[0], 1) < 0) _exit(E2E_TEMP);
-    execvp(next[0], (char *const *)next);
-    strerr_diefu2sys(E2E_TEMP, "run ", next[0]);
-  }
-  close(p[0]);
-  close(e[0]);
-  *fd = p[1];
-  *efd = e[1];
-}
-
-/* The envelope, from our fd 1 to the injector's, once the message is
- * whole; 0 or -1. */
-static int relay_envelope(int efd, char *buf, size_t max)
-{
+  char buf[CHUNK];
+  int fd = memfd_create("e2e-scrub", MFD_CLOEXEC);
+  if (fd < 0) strerr_diefu1sys(E2E_TEMP, "create a memory file");
+  if (write_all(fd, out, on) < 0 || write_all(fd, head + hend, hn - hend) < 0)
+    strerr_diefu1sys(E2E_TEMP, "write the message");
   for (;;) {
-    ssize_t n = read(1, buf, max);
+    ssize_t n = read(0, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (!n) return 0;
-    if (write_all(efd, buf, (size_t)n) < 0) return -1;
+    if (n < 0) strerr_diefu1sys(E2E_TEMP, "read the message");
+    if (!n) break;
+    if (write_all(fd, buf, (size_t)n) < 0) strerr_diefu1sys(E2E_TEMP, "write the message");
   }
-}
-
-static int finish(void)
-{
-  int st;
-  while (waitpid(child, &st, 0) < 0) if (errno != EINTR) return E2E_TEMP;
-  return queue_class(st);
-}
-
-/* Something went wrong on our side while the message was flowing: the
- * injector must not see EOF and queue a cut message. */
-static void abort_child(char const *what)
-{
-  int e = errno;
-  kill(child, SIGKILL);
-  finish();
-  errno = e;
-  strerr_diefu1sys(E2E_TEMP, what);
+  if (lseek(fd, 0, SEEK_SET) < 0) strerr_diefu1sys(E2E_TEMP, "rewind the message");
+  return fd;
 }
 
 int main(int argc, char const *const *argv)
 {
-  char buf[CHUNK], res[16];
-  int fd, efd, r, ok = 1;
+  int fd;
   next = argc > 1 ? argv + 1 : dflt;
   if (argc <= 1) dflt[0] = env_str("E2E_SCRUB_NEXT", "e2e-queue");
   if (argc > 1 && argv[1][0] == '-') strerr_dieusage(E2E_PERM, USAGE);
@@ -254,32 +223,18 @@ int main(int argc, char const *const *argv)
   }
   domain = env_need("E2E_DOMAIN");
   home = env_str("E2E_HOME", 0);
-  signal(SIGPIPE, SIG_IGN);
   alarm(86400);
 
   read_head();
   rewrite();
-  start(&fd, &efd);
-  if (write_all(fd, out, on) < 0 || write_all(fd, head + hend, hn - hend) < 0) ok = 0;
-  while (ok) {
-    ssize_t n = read(0, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) abort_child("read the message");
-    if (!n) break;
-    if (write_all(fd, buf, (size_t)n) < 0) ok = 0;
-  }
-  if (close(fd) < 0) ok = 0;
-  if (ok && relay_envelope(efd, buf, sizeof buf) < 0) ok = 0;
-  close(efd);   /* not relayed: the injector sees no envelope, queues nothing */
-  r = finish();
-  if (!ok && r != E2E_NOSPACE) r = E2E_TEMP;
-  snprintf(res, sizeof res, "%d", r);
+  fd = spool();
+  if (dup2(fd, 0) < 0) strerr_diefu1sys(E2E_TEMP, "dup2");
   {
     char nd[16];
     snprintf(nd, sizeof nd, "%u", ndropped);
-    char const *v[] = { "scrub dropped=", nd, " date=", datewhat, " msgid=", idwhat,
-                        " next=", next[0], " result=", res };
-    logn(v, 10);
+    char const *v[] = { "scrub dropped=", nd, " date=", datewhat, " msgid=", idwhat, " next=", next[0] };
+    logn(v, 8);
   }
-  return r;
+  execvp(next[0], (char *const *)next);
+  strerr_diefu2sys(E2E_TEMP, "run ", next[0]);
 }
