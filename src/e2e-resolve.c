@@ -1,15 +1,18 @@
 /* e2e-resolve HOST: prints HOST's mail destination, "DEST[ PORT]".
  * In order: a line of $E2E_HOME/routes; a b32 HOST is its own mail
- * server; a fresh entry of $E2E_HOME/cache/HOST; else
- * http://HOST/.well-known/i2pmail.key fetched through the SAM session
- * $E2E_SAM_ID, cached as Cache-Control says; a stale entry (up to 30 days
- * old) serves while the site cannot be reached.
+ * server; a fresh entry of $E2E_HOME/cache/HOST; HOST's _smtp._tcp
+ * service record (I2P proposal 167: NAMING LOOKUP ... OPTIONS=true), a
+ * record naming another host only when that host's own record says
+ * "self"; else http://HOST/.well-known/i2pmail.key fetched through the SAM
+ * session $E2E_SAM_ID, cached as Cache-Control says; a stale entry (up to
+ * 30 days old) serves while the site cannot be reached.
  * Exit 0 found, 100 no such host or no key published, 111 cannot tell now. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,12 +28,14 @@
 #define STALE_MAX 2592000      /* a stale copy serves 30 days after its fetch */
 #define SKEW 300               /* a fetch time this far in the future is believed */
 #define UNKNOWN (-1)           /* fetch: the router knows no such name */
+#define SRV_TIMEOUT_DEFAULT 20 /* seconds for the service record lookups */
 
 char const *PROG = "e2e-resolve";
 
 static char host[CACHE_HOST_MAX + 1], cachedir[4096], cachepath[4096];
 static char const *home;
 static unsigned int timeout = TIMEOUT_DEFAULT, stale_timeout = STALE_TIMEOUT_DEFAULT, unknown_code = E2E_PERM;
+static unsigned int srv_timeout = SRV_TIMEOUT_DEFAULT;   /* 0: no service records */
 static int64_t started, now;          /* ms (monotonic); seconds since the epoch */
 static i2p_wellknown w;
 static http h;
@@ -116,6 +121,7 @@ static void setup(char const *arg)
   timeout = setting("E2E_RESOLVE_TIMEOUT", TIMEOUT_DEFAULT, 1, 3600);
   stale_timeout = setting("E2E_RESOLVE_STALE_TIMEOUT", STALE_TIMEOUT_DEFAULT, 1, 3600);
   unknown_code = setting("E2E_RESOLVE_UNKNOWN", E2E_PERM, 100, 111);
+  srv_timeout = setting("E2E_RESOLVE_SRV_TIMEOUT", SRV_TIMEOUT_DEFAULT, 0, 3600);
   if (unknown_code != E2E_PERM && unknown_code != E2E_TEMP) config("E2E_RESOLVE_UNKNOWN must be 100 or 111", 0);
   if (!n || n > CACHE_HOST_MAX) { say(0, "result=none reason=host name empty or too long"); exit(E2E_PERM); }
   memcpy(a, "x@", 2);
@@ -305,6 +311,104 @@ static void names(void)
   }
 }
 
+/* ---- service records (I2P proposal 167) ---- */
+enum { SRV_NONE, SRV_BAD, SRV_OK };
+static srv_rec sr[SRV_MAX], tr[SRV_MAX];
+static int64_t srv_ttl;
+static char const *srv_bad;           /* why srv_parse refused a record */
+static char const *srv_target;        /* "self", or the record's target */
+
+static uint32_t rnd(void)
+{
+  uint32_t x;
+  if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) x = (uint32_t)(now_ms() ^ getpid());
+  return x;
+}
+
+/* NAMING LOOKUP NAME=name OPTIONS=true on a fresh SAM connection: SRV_OK
+ * with the destination in d and name's _smtp._tcp records in r; SRV_NONE
+ * (no record, no such name, a router without service records, any error)
+ * or SRV_BAD (a malformed record), why saying why. */
+static int lookup(char const *name, int64_t deadline, i2p_wellknown *d, srv_rec *r, unsigned int *n)
+{
+  char cmd[SRV_TARGET_MAX + 48], pong[SAM_LINE_MAX + 2], res[64];
+  char const *result, *value, *opt;
+  size_t len, k;
+  sam_init(&s);
+  if (sam_open(&s, env_str("E2E_SAM", SAM_DEFAULT), deadline)) { failed(0, s.err, 0); goto none; }
+  len = (size_t)snprintf(cmd, sizeof cmd, "NAMING LOOKUP NAME=%s OPTIONS=true\n", name);
+  if (sam_put(s.fd, cmd, len, deadline) < 0) { failed(0, "unable to write to SAM: ", strerror(errno)); goto none; }
+  for (;;) {
+    if (sam_getline(s.fd, s.line, sizeof s.line, &len, 0, deadline) < 0) {
+      failed(0, "no NAMING REPLY: ", strerror(errno));
+      goto none;
+    }
+    if (!(k = sam_pong(pong, sizeof pong, s.line, len))) break;
+    if (sam_put(s.fd, pong, k, deadline) < 0) { failed(0, "unable to write to SAM: ", strerror(errno)); goto none; }
+  }
+  sam_close(&s);
+  if (srv_naming_reply(s.line, "_smtp._tcp", &result, &value, &opt) < 0) return failed(SRV_NONE, "malformed NAMING REPLY", 0);
+  if (!result || strcmp(result, "OK"))
+    return failed(SRV_NONE, "NAMING REPLY RESULT=", result ? safe(res, sizeof res, result, strlen(result)) : "(none)");
+  if (!value || i2p_wellknown_parse(d, value, strlen(value)) || !d->full)
+    return failed(SRV_NONE, "NAMING REPLY without a destination", 0);
+  if (!opt) return failed(SRV_NONE, "no _smtp._tcp record", 0);
+  if (srv_parse(opt, r, SRV_MAX, n, &srv_bad) < 0) return failed(SRV_BAD, srv_bad, 0);
+  return SRV_OK;
+none:
+  sam_close(&s);
+  return SRV_NONE;
+}
+
+/* A record's target, verified: it publishes a "self" record of its own
+ * (and, named by b32, is that b32). 1 into d, else 0 with why. */
+static int verified(srv_rec const *r, int64_t deadline, i2p_wellknown *d)
+{
+  unsigned char hash[I2P_HASH_LEN];
+  unsigned int n;
+  int k = lookup(r->target, deadline, d, tr, &n);
+  if (k == SRV_BAD) return failed(0, "its own record is malformed: ", srv_bad);
+  if (k != SRV_OK) return 0;
+  if (!tr[0].self) return failed(0, "its own record is not \"self\"", 0);
+  if (i2p_b32_domain(hash, r->target, strlen(r->target)) == 0 && memcmp(hash, d->hash, sizeof hash))
+    return failed(0, "the router gave a destination of another b32", 0);
+  return 1;
+}
+
+/* HOST's service record: 0 found (w, srv_ttl), -1 none (fall back). Its
+ * lookups take E2E_RESOLVE_SRV_TIMEOUT, at most half the fetch's time. */
+static int srv(void)
+{
+  int64_t limit = (int64_t)wait_s() * 500, deadline = started + (int64_t)srv_timeout * 1000;
+  i2p_wellknown d;
+  unsigned int n, i;
+  int k;
+  if (!srv_timeout) return -1;
+  if (deadline > started + limit) deadline = started + limit;
+  k = lookup(host, deadline, &d, sr, &n);
+  if (k == SRV_BAD) say(1, "srv=malformed reason=%s", why);
+  if (k != SRV_OK) return -1;
+  if (sr[0].self) {
+    w = d;
+    w.port = sr[0].port;
+    srv_ttl = sr[0].ttl;
+    srv_target = "self";
+    return 0;
+  }
+  srv_order(sr, n, rnd);
+  for (i = 0; i < n; i++) {
+    if (verified(&sr[i], deadline, &d)) {
+      w = d;
+      w.port = sr[i].port;
+      srv_ttl = sr[i].ttl < tr[0].ttl ? sr[i].ttl : tr[0].ttl;
+      srv_target = sr[i].target;
+      return 0;
+    }
+    say(1, "srv=unverified target=%s reason=%s", sr[i].target, why);
+  }
+  return -1;
+}
+
 /* ---- main ---- */
 static int64_t ms(void) { return now_ms() - started; }
 
@@ -336,6 +440,14 @@ int main(int argc, char const *const *argv)
     }
     say(0, "result=none via=cache reason=%s age=%lld", ce.answer, (long long)(now - ce.fetched));
     return E2E_PERM;
+  }
+  if (srv() == 0) {
+    answer(text, &w);
+    cache_write(1, text, srv_ttl);
+    say(0, "result=found via=srv target=%s dest=%s%s ms=%lld cache=stored ttl=%lld", srv_target, b32(&w), portstr(&w),
+        (long long)ms(),
+        (long long)(srv_ttl > CACHE_TTL_MAX ? CACHE_TTL_MAX : srv_ttl));
+    found(&w);
   }
   r = fetch(tag);
   if (r == UNKNOWN) stale_or((int)unknown_code);

@@ -391,4 +391,27 @@ int qmsg_load_new(char const *qdir, char const *id, qmsg **out);
 int qlock_holder(char const *lockpath, pid_t *pid);
 /* ---- end of qscan.c ---- */
 
+/* ---- srv.c: service records (I2P proposal 167) in a lease set's options ---- */
+#define SRV_MAX 16              /* records in one value */
+#define SRV_VALUE_MAX 1024      /* longest value (a lease set allows 255 bytes) */
+#define SRV_TARGET_MAX 255
+typedef struct srv_rec {
+  int self;                     /* 1: "0 TTL PORT": the destination itself */
+  uint32_t ttl;                 /* seconds, 1..2^31-1 */
+  unsigned int priority, weight, port;   /* 0..65535 each */
+  char target[SRV_TARGET_MAX + 1];       /* lower-case host name or b32; "" for self */
+} srv_rec;
+/* A SAM "NAMING REPLY ..." line, split in place: RESULT, VALUE and the
+ * value of the token OPTION:option (each NULL when absent). 0, or -1 when
+ * malformed or a key appears twice. */
+int srv_naming_reply(char *line, char const *option, char const **result, char const **value, char const **opt);
+/* A record value: "0 TTL PORT [APP]" alone, or "1 TTL PRIORITY WEIGHT
+ * PORT TARGET [APP]" records separated by commas. 0 with *count records
+ * in r (max of them), or -1 (*why) when any part is malformed. */
+int srv_parse(char const *value, srv_rec *r, unsigned int max, unsigned int *count, char const **why);
+/* Orders records to try: by priority, within one by weight at random
+ * (RFC 2782), rnd giving the random numbers. */
+void srv_order(srv_rec *r, unsigned int n, uint32_t (*rnd)(void));
+/* ---- end of srv.c ---- */
+
 #endif

@@ -12,9 +12,18 @@ runs until killed. Per connection:
                             -> the scenario of HOST: DIR/override/HOST names
                                it when that file exists, else the first label
                                of HOST up to a '-' ("full-2.i2p" -> "full")
+  NAMING LOOKUP NAME=N [OPTIONS=true]   (any number, before a STREAM CONNECT)
+                            -> the line in DIR/naming/N when that file exists
+                               (a whole reply, e.g. with OPTION:_smtp._tcp=...
+                               tokens), else what i2pd 2.45.1 says, which
+                               ignores OPTIONS: NAMING REPLY RESULT=OK NAME=N
+                               VALUE=<the sites' destination>; a file
+                               saying "close" or "silent" closes the
+                               connection or holds it without a word
 Each STREAM CONNECT appends HOST to DIR/conns (before answering); a
-connection that never gets that far appends "-". The HTTP request is kept
-in DIR/req-HOST. Standard library only.
+connection that never gets that far appends "-", unless it looked a name
+up: each NAMING LOOKUP line is appended to DIR/lookups instead. The HTTP
+request is kept in DIR/req-HOST. Standard library only.
 """
 import base64
 import hashlib
@@ -143,6 +152,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.request.settimeout(30)
         self.buf = b""
         self.host = None
+        self.looked_up = False
 
     def readline(self):
         while b"\n" not in self.buf:
@@ -176,7 +186,7 @@ class Handler(socketserver.BaseRequestHandler):
         except (EOFError, OSError):
             pass
         finally:
-            if self.host is None:
+            if self.host is None and not self.looked_up:
                 append("conns", "-\n")
 
     def converse(self):
@@ -201,7 +211,11 @@ class Handler(socketserver.BaseRequestHandler):
         if mode == "v30":
             return self.send("HELLO REPLY RESULT=OK VERSION=3.0\n")
         self.send("HELLO REPLY RESULT=OK VERSION=3.1\n")
-        cmd = self.readline().split(" ")
+        line = self.readline()
+        while line.startswith("NAMING LOOKUP "):
+            self.naming(line)
+            line = self.readline()
+        cmd = line.split(" ")
         if len(cmd) != 5 or cmd[:2] != ["STREAM", "CONNECT"] or not cmd[2].startswith("ID=") \
                 or not cmd[3].startswith("DESTINATION=") or cmd[4] != "SILENT=false":
             self.send("STREAM STATUS RESULT=I2P_ERROR MESSAGE=\"bad command\"\n")
@@ -233,6 +247,25 @@ class Handler(socketserver.BaseRequestHandler):
         with open(os.path.join(DIR, "req-" + self.host), "wb") as f:
             f.write(self.buf)
         self.site(scen)
+
+    def naming(self, line):
+        self.looked_up = True
+        append("lookups", line + "\n")
+        name = ""
+        for tok in line.split(" ")[2:]:
+            if tok.startswith("NAME="):
+                name = tok[5:]
+        try:
+            with open(os.path.join(DIR, "naming", name)) as f:
+                reply = f.read().rstrip("\n")
+        except (FileNotFoundError, IsADirectoryError, ValueError):
+            reply = "NAMING REPLY RESULT=OK NAME=%s VALUE=%s" % (name, PUB)
+        if reply == "close":
+            raise EOFError
+        if reply == "silent":
+            self.hang()
+            raise EOFError
+        self.send(reply + "\n")
 
     def site(self, scen):
         if scen in HTTP:
@@ -288,6 +321,7 @@ class Server(socketserver.ThreadingTCPServer):
 
 def main():
     os.makedirs(os.path.join(DIR, "override"), exist_ok=True)
+    os.makedirs(os.path.join(DIR, "naming"), exist_ok=True)
     srv = Server(("127.0.0.1", 0), Handler)
     tmp = os.path.join(DIR, "port.tmp")
     with open(tmp, "w") as f:
