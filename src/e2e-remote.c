@@ -1,8 +1,12 @@
 /* e2e-remote DOMAIN SENDER RCPT...: delivers the message on fd 0 (LF line
- * ends) to DOMAIN's mail server over I2P, qmail-remote style. e2e-resolve
- * names the server; a fresh SAM connection STREAM CONNECTs to it through
- * the running session ($E2E_SAM_ID), so the peer sees our published
- * destination; then plain SMTP (PIPELINING, SIZE, 8BITMIME when offered).
+ * ends) to DOMAIN's mail server over I2P, qmail-remote style. A route of
+ * HOME/routes names the server (a host name looked up with SAM NAMING
+ * LOOKUP; "*" for every domain outside .i2p, e.g. through Postman's
+ * gateway), else e2e-resolve does; a fresh SAM connection STREAM CONNECTs
+ * to it through the running session ($E2E_SAM_ID), so the peer sees our
+ * published destination; then plain SMTP (PIPELINING, SIZE, 8BITMIME when
+ * offered), with AUTH PLAIN or LOGIN first for a route marked "auth"
+ * (credentials from HOME/auth).
  * Prints one line per RCPT on stdout, in order: "K text" delivered,
  * "Z text" temporary failure, "D text" permanent failure; exits 0 once
  * the report is written. */
@@ -36,7 +40,7 @@ char const *PROG = "e2e-remote";
 #define CHUNK 65536
 #define QUIT_WAIT 10000       /* ms for the reply to QUIT */
 
-static char const *domain, *sender, *helo, *samaddr, *samid;
+static char const *domain, *sender, *helo, *samaddr, *samid, *home;
 static char const *const *rcpt;
 static unsigned int nr, naccepted;
 static char state[RCPT_MAX];              /* 0 to do, 'A' accepted at RCPT, or K Z D */
@@ -47,6 +51,8 @@ static unsigned int port;
 static sam s;
 static rbuf in;
 static int connected, pipelining, eightbit, hassize;
+static int authwant, authplain, authlogin;  /* the route logs in; the peer offers PLAIN, LOGIN */
+static char auser[AUTH_USER_MAX + 1], apw[AUTH_PW_MAX + 1];
 static uint64_t sizelimit, msgsize;
 static int rcode;                         /* the last reply ... */
 static char rtext[384];                   /* ... and its text, printable */
@@ -107,6 +113,16 @@ static void finish(void)
   say("done domain=%s peer=%s delivered=%u deferred=%u failed=%u ms=%lld",
       domain, peer, k[0], k[1], k[2], (long long)(now_ms() - t0));
   _exit(E2E_OK);
+}
+
+/* The server's destination w into peer, dest and port. */
+static void use(i2p_wellknown const *w)
+{
+  size_t k;
+  i2p_b32_of_hash(peer, w->hash);
+  if (w->full) { k = i2p_b64_encode(dest, w->dest, w->d.len); dest[k] = 0; }
+  else strcpy(dest, peer);
+  port = w->port;
 }
 
 /* ---- e2e-resolve ---- */
@@ -186,20 +202,61 @@ static void resolve(void)
     all('Z', "e2e-resolve gave no usable destination for %s (#4.3.0)", domain);
     finish();
   }
-  i2p_b32_of_hash(peer, w.hash);
-  out[on] = 0;
-  if (w.full && (i = strcspn(out, " \t\r\n")) < sizeof dest) { memcpy(dest, out, i); dest[i] = 0; }
-  else strcpy(dest, peer);
-  port = w.port;
+  use(&w);
+}
+
+/* ---- HOME/routes, and HOME/auth for a route that logs in ---- */
+static void credentials(char const *host)
+{
+  char err[512];
+  int r = auth_find(home, host, auser, apw, err, sizeof err);
+  if (r > 0) { authwant = 1; return; }
+  say("auth domain=%s target=%s result=none reason=\"%s\"", domain, host, err);
+  all('Z', "cannot log in to %s: %s (#4.7.0)", host, err);
+  finish();
+}
+
+/* A route for the domain (or "*" for one outside .i2p) names the server,
+ * and whether to log in; without one e2e-resolve does. */
+static void target(void)
+{
+  static i2p_wellknown w;
+  route r;
+  char err[512];
+  int x = home ? routes_read(home, domain, &r, &w, err, sizeof err) : 0;
+  if (x < 0) { say("route domain=%s result=error reason=\"%s\"", domain, err); all('Z', "%s (#4.3.5)", err); finish(); }
+  if (!x) { resolve(); return; }
+  if (r.byname && routes_lookup(&r, &w, samaddr, after(tresolve), err, sizeof err)) {
+    say("route domain=%s line=%u target=%s result=temp reason=\"%s\"", domain, r.line, r.target, err);
+    all('Z', "%s (#4.4.3)", err);
+    finish();
+  }
+  use(&w);
+  say("route domain=%s line=%u target=%s peer=%s port=%u auth=%s", domain, r.line, r.target, peer, port,
+      r.auth ? "yes" : "no");
+  if (r.auth) credentials(r.target);
 }
 
 /* ---- SMTP ---- */
+/* The mechanisms of an AUTH extension line. */
+static void mechs(char *a)
+{
+  while (*a) {
+    size_t n = strcspn(a, " ");
+    if (n == 5 && !strncasecmp(a, "PLAIN", 5)) authplain = 1;
+    if (n == 5 && !strncasecmp(a, "LOGIN", 5)) authlogin = 1;
+    a += n + strspn(a + n, " ");
+  }
+}
+
 static void ext(char *l)
 {
   char *a = l + strcspn(l, " ");
   uint64_t v;
   if (*a) *a++ = 0;
-  if (!strcasecmp(l, "PIPELINING")) pipelining = 1;
+  if (!strcasecmp(l, "AUTH")) mechs(a);
+  else if (!strncasecmp(l, "AUTH=", 5)) { mechs(l + 5); mechs(a); }
+  else if (!strcasecmp(l, "PIPELINING")) pipelining = 1;
   else if (!strcasecmp(l, "8BITMIME")) eightbit = 1;
   else if (!strcasecmp(l, "SIZE")) { hassize = 1; if (scan_u64(a, UINT64_MAX, &v)) sizelimit = v; }
 }
@@ -265,6 +322,47 @@ static void rcpt_reply(unsigned int i)
   if (rcode >= 200 && rcode < 300) { state[i] = 'A'; naccepted++; return; }
   state[i] = cls(rcode);
   snprintf(text[i], TEXT_MAX, "%s does not like recipient: %s", peer, rtext);
+}
+
+/* One AUTH step: a line (base64 text after the prefix) and its reply. */
+static void step(char const *prefix, char const *raw, size_t n)
+{
+  static char b[2 * (AUTH_USER_MAX + AUTH_PW_MAX) + 32];
+  size_t k = (size_t)snprintf(b, sizeof b, "%s", prefix);
+  if (raw) k += b64_encode(b + k, raw, n);
+  memcpy(b + k, "\r\n", 2);
+  put(b, k + 2);
+  explicit_bzero(b, sizeof b);
+  get(after(tcmd), "after AUTH");
+}
+
+/* SMTP AUTH (RFC 4954): PLAIN when offered, else LOGIN. */
+static void login(void)
+{
+  static char raw[AUTH_USER_MAX + AUTH_PW_MAX + 3];
+  size_t u = strlen(auser), p = strlen(apw);
+  char const *mech = authplain ? "PLAIN" : "LOGIN";
+  if (!authplain && !authlogin) {
+    say("auth peer=%s user=%s result=none reason=\"no AUTH PLAIN or LOGIN offered\"", peer, auser);
+    all('Z', "%s offers no AUTH PLAIN or LOGIN, and the route logs in (#4.7.0)", peer);
+    finish();
+  }
+  if (authplain) {
+    raw[0] = 0;
+    memcpy(raw + 1, auser, u + 1);
+    memcpy(raw + u + 2, apw, p);
+    step("AUTH PLAIN ", raw, u + p + 2);
+    explicit_bzero(raw, sizeof raw);
+  } else {
+    step("AUTH LOGIN", 0, 0);
+    if (rcode == 334) step("", auser, u);
+    if (rcode == 334) step("", apw, p);
+  }
+  explicit_bzero(apw, sizeof apw);
+  say("auth peer=%s user=%s mech=%s result=%d", peer, auser, mech, rcode);
+  if (rcode >= 200 && rcode < 300) return;
+  all(rcode == 334 ? 'Z' : cls(rcode), "%s refused our login as %s: %s", peer, auser, rtext);
+  finish();
 }
 
 /* The message: LF to CRLF, dot-stuffed, then "." and its reply. */
@@ -338,6 +436,7 @@ static void smtp(void)
     get(after(tcmd), "after HELO");
   }
   if (rcode < 200 || rcode > 299) { all(cls(rcode), "%s refused our greeting: %s", peer, rtext); finish(); }
+  if (authwant) login();
   if (hassize && sizelimit && msgsize > sizelimit) {
     all('D', "message too big for %s: %llu bytes, it takes %llu (#5.3.4)", peer,
         (unsigned long long)msgsize, (unsigned long long)sizelimit);
@@ -402,6 +501,7 @@ int main(int argc, char const *const *argv)
   if (!domain_ok(helo)) strerr_dief2x(E2E_PERM, "variable E2E_DOMAIN is malformed: ", helo);
   samaddr = env_str("E2E_SAM", SAM_DEFAULT);
   samid = env_str("E2E_SAM_ID", "e2e");
+  home = env_str("E2E_HOME", 0);   /* set by setuid_enter; unset: no routes */
   tresolve = (int64_t)env_uint("E2E_REMOTE_RESOLVE", 300, 1, 86400) * 1000;
   tconnect = (int64_t)env_uint("E2E_REMOTE_CONNECT", 180, 1, 86400) * 1000;
   tgreet = (int64_t)env_uint("E2E_REMOTE_GREETING", 120, 1, 86400) * 1000;
@@ -422,7 +522,7 @@ int main(int argc, char const *const *argv)
   if (i == nr) finish();
   msgsize = measure();
 
-  resolve();
+  target();
   t = after(tconnect);
   r = sam_open(&s, samaddr, t);
   if (!r) r = sam_stream_connect(&s, samid, dest, port, t);

@@ -429,7 +429,12 @@ static void attempt(msg *m, int64_t now)
       }
       continue;
     }
-    if (!domain_is_i2p(d)) { result(m, i, E2E_PERM, "no route to this domain (#5.1.2)", 0); continue; }
+    if (!domain_is_i2p(d)) {   /* the clearnet: only through a route (HOME/routes, e.g. "*") */
+      route rt;
+      char why[512];
+      int x = routes_read(home, d, &rt, 0, why, sizeof why);
+      if (x <= 0) { result(m, i, x ? E2E_TEMP : E2E_PERM, x ? why : "no route to this domain (#5.1.2)", 0); continue; }
+    }
     for (k = 0; k < nr && strcmp(addr_domain(e.rcpt[rj[k]->idx[0]]), d); k++) ;
     if (k == nr) { rj[nr] = job_new(m, J_REMOTE); rj[nr++]->dom = d; }
     rj[k]->idx[rj[k]->ni++] = (unsigned char)i;

@@ -282,7 +282,13 @@ static void smtp_rcpt(char *arg)
     lower(a);
   }
   else if (sam) { say("rcpt to=<%s> result=relay", a); return err_relay(); }
-  else if (!domain_is_i2p(addr_domain(a))) return err_noroute();
+  else if (!domain_is_i2p(addr_domain(a))) {   /* the clearnet: only through a route */
+    route rt;
+    char why[512];
+    r = routes_read(home, addr_domain(a), &rt, 0, why, sizeof why);
+    if (r < 0) { say("rcpt to=<%s> result=temp reason=\"%s\"", a, why); return err_temp(); }
+    if (!r) return err_noroute();
+  }
   strcpy(rcpt[nrcpt++], a);
   out1("250 2.1.5 recipient ok\r\n");
 }

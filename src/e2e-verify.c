@@ -1,5 +1,8 @@
 /* e2e-verify ADDRESS: is the SAM peer (SAMREMOTEDEST) the mail server
- * that ADDRESS's domain publishes? A b32 domain names its server itself;
+ * that ADDRESS's domain publishes? A route of $E2E_HOME/routes pins it
+ * (the domain's own line, or "*" for a domain outside .i2p: mail from the
+ * clearnet through Postman's gateway; a host name target is looked up
+ * with SAM NAMING LOOKUP); else a b32 domain names its server itself;
  * any other domain is asked of $E2E_RESOLVE (default e2e-resolve, on
  * PATH), whose answer is compared decoded (a full destination) or by
  * hash (a b32 address).
@@ -18,6 +21,7 @@
 #include <unistd.h>
 #include "e2e.h"
 #include "i2p.h"
+#include "sam.h"
 
 #define USAGE "usage: e2e-verify address"
 #define TIMEOUT_DEFAULT 60     /* e2e-resolve's own default */
@@ -146,6 +150,24 @@ static int resolve(char const *domain, i2p_wellknown *w, char const **why)
   return 0;
 }
 
+/* A route pins the domain's server: the verdict; else returns. */
+static void route_check(char const *dom)
+{
+  static i2p_wellknown w;
+  char const *home = env_str("E2E_HOME", 0);
+  char err[512], pub[I2P_B32_ADDR_LEN + 1];
+  route r;
+  int x;
+  if (!home) return;
+  x = routes_read(home, dom, &r, &w, err, sizeof err);
+  if (x < 0) temp(err);
+  if (!x) return;
+  if (r.byname && routes_lookup(&r, &w, env_str("E2E_SAM", SAM_DEFAULT),
+                                now_ms() + (int64_t)resolve_timeout() * 1000, err, sizeof err)) temp(err);
+  i2p_b32_of_hash(pub, w.hash);
+  verdict(i2p_wellknown_match(&w, pdest, pd.len), pub, r.dflt ? "route-default" : "route");
+}
+
 int main(int argc, char const *const *argv)
 {
   static i2p_wellknown w;
@@ -165,6 +187,7 @@ int main(int argc, char const *const *argv)
   setup_peer();
   dom = addr_domain(from);
   dl = strlen(dom);
+  route_check(dom);
   if (dl > 8 && !strcmp(dom + dl - 8, ".b32.i2p")) {
     if (i2p_b32_domain(hash, dom, dl)) {
       say("from=%s peer=%s result=fail reason=%s", from, peer,

@@ -338,6 +338,41 @@ struct i2p_wellknown;
 #define ROUTES_MAX 1048576
 int routes_find(char const *text, size_t len, char const *domain,
                 struct i2p_wellknown *w, unsigned int *lineno, char const **why);
+/* The whole format (docs/postman.md): "domain target[:port] [auth]"; the
+ * domain "*" routes every domain outside .i2p without a line of its own;
+ * the target is a destination or an I2P host name (NAMING LOOKUP).
+ * routes_find above gives only the lines e2e-resolve can answer with: a
+ * domain's own line naming a destination. */
+typedef struct route {
+  char target[ADDR_MAX];   /* a host name, or the destination's b32 address: HOME/auth's key */
+  int byname;              /* 1: target is a host name, to look up */
+  int auth;                /* 1: log in with HOME/auth's line for target */
+  int dflt;                /* 1: found by the "*" line */
+  unsigned int port, line;
+} route;
+/* domain's route in text: 1 found (*r, and *w when not byname and w is
+ * not 0), 0 none, -1 malformed (*lineno, *why). */
+int routes_get(char const *text, size_t len, char const *domain, route *r,
+               struct i2p_wellknown *w, unsigned int *lineno, char const **why);
+/* The same from home/routes (none when missing): -1 with err set. */
+int routes_read(char const *home, char const *domain, route *r, struct i2p_wellknown *w,
+                char *err, size_t errmax);
+/* routesam.c: a byname target's destination (NAMING LOOKUP on a fresh
+ * SAM connection to samaddr) into w, its port r->port: 0, or 100/111
+ * with err set (not found is 111: the address book may learn it). */
+int routes_lookup(route const *r, struct i2p_wellknown *w, char const *samaddr, int64_t deadline,
+                  char *err, size_t errmax);
+/* authfile.c: HOME/auth, "host user password" lines (the password is the
+ * rest of the line), "#" comments: the credentials to log in to a route's
+ * target. Must belong to the effective user and be private (mode 0600 or
+ * stricter). 1 found (user AUTH_USER_MAX+1, pw AUTH_PW_MAX+1 bytes), 0 no line
+ * for host, -1 missing, unsafe or unreadable (err says). */
+#define AUTH_USER_MAX 255
+#define AUTH_PW_MAX 255
+int auth_find(char const *home, char const *host, char *user, char *pw, char *err, size_t errmax);
+/* Standard base64 (RFC 4648, padded) of n bytes into out (4*ceil(n/3)+1
+ * bytes, NUL-terminated); its length. */
+size_t b64_encode(char *out, char const *in, size_t n);
 
 /* e2e-resolve's cache, HOME/cache/HOST, one file per host:
  *   e2e-resolve-cache 1\nhost HOST\nfetched SECS\nexpires SECS\n
