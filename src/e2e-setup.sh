@@ -1,6 +1,10 @@
 #!/bin/sh
-# e2e-setup HOME DOMAIN: creates a mail home with every default, and its
-# s6 scan directory (HOME/service) from the service templates.
+# e2e-setup [-r] HOME DOMAIN: creates a mail home with every default, and
+# its s6 scan directory (HOME/service) from the service templates.
+# -r: remote access too (docs/remote-access.md): the services remote-smtp
+# and remote-pop3 (submission and POP3 on two private destinations, keys
+# in HOME/remote/smtp/key and HOME/remote/pop3/key), down until their keys
+# exist. Later runs keep and repair them, with or without -r.
 # Never overwrites a key, the users file or a setting that is already there,
 # so running it again only adds what is missing (and, as root, repairs
 # owners and modes).
@@ -23,7 +27,8 @@ set -eu
 PROG=e2e-setup
 die() { echo "$PROG: fatal: $*" >&2; exit "${EXIT:-111}"; }
 warn() { echo "$PROG: warning: $*" >&2; }
-[ $# -eq 2 ] || { EXIT=100; die "usage: e2e-setup HOME DOMAIN"; }
+remote=; [ "${1:-}" != -r ] || { remote=1; shift; }
+[ $# -eq 2 ] || { EXIT=100; die "usage: e2e-setup [ -r ] HOME DOMAIN"; }
 home=$1 domain=$(printf '%s' "$2" | tr 'A-Z' 'a-z')
 case $domain in
   *[!a-z0-9.-]*|.*|*.|*..*|"") EXIT=100; die "malformed domain: $2" ;;
@@ -46,6 +51,7 @@ mkdir -p "$home" || die "unable to create $home"
 cd "$home"
 mkdir -p env cache && (umask 077 && mkdir -p mail queue/tmp queue/todo queue/mess queue/info) ||
   die "unable to create the directories in $home"
+[ -z "$remote" ] || (umask 077 && mkdir -p remote/smtp remote/pop3) || die "unable to create remote/"
 [ -p queue/trigger ] || mkfifo -m 0600 queue/trigger || die "unable to create queue/trigger"
 [ -e users ] || : > users || die "unable to create users"
 # recipients: the names in users, without the hashes (e2e-passwd keeps
@@ -82,30 +88,43 @@ setting PATH "$bindir:/usr/bin:/bin"
 # The s6 scan directory: one service directory per template in run/, and
 # a log directory each. samaccept stays down until there is a key: its
 # down file says so, and a later run removes that file (only that one)
-# once the key exists.
+# once the key exists. The same for remote-smtp and remote-pop3 (made
+# with -r only) and their keys.
 DOWNMARK="e2e-setup: down until there is a key (e2e-keygen), then run e2e-setup again"
+keyof() { case $1 in samaccept) echo key ;; remote-smtp) echo remote/smtp/key ;; remote-pop3) echo remote/pop3/key ;; esac; }
 mkdir -p service log || die "unable to create service/ and log/"
 for t in "$tmpl"/*/; do
   s=$(basename "$t")
+  case $s in remote-*) [ -n "$remote" ] || [ -e "service/$s" ] || continue ;; esac
   mkdir -p "log/$s" || die "unable to create log/$s"
   [ -e "service/$s" ] && continue
   rm -rf "service/.$s.tmp"
   cp -R "$t" "service/.$s.tmp" && mv "service/.$s.tmp" "service/$s" || die "unable to create service/$s"
-  [ "$s" != samaccept ] || [ -e key ] || echo "$DOWNMARK" > "service/$s/down"
+  k=$(keyof "$s")
+  [ -z "$k" ] || [ -e "$k" ] || echo "$DOWNMARK" > "service/$s/down"
 done
 # A service directory made from older templates is kept (it may hold the
 # admin's changes), but said so: after an upgrade the accounts may need
 # the new run scripts (samaccept's key on a descriptor, the runner's PATH).
 for t in "$tmpl"/*/; do
   s=$(basename "$t")
+  [ -e "service/$s" ] || continue
   cmp -s "$t/run" "service/$s/run" ||
     warn "service/$s/run differs from $t""run: to take the new one, stop the tree, remove service/$s and run e2e-setup again"
 done
-if [ -e key ] && [ -f service/samaccept/down ] && [ "$(cat service/samaccept/down)" = "$DOWNMARK" ]; then
-  rm -f service/samaccept/down
-  ! s6-svok service/samaccept 2>/dev/null || s6-svc -u service/samaccept || :
-  echo "$PROG: samaccept enabled: there is a key now"
+if [ -n "$remote" ] && { [ ! -e remote/smtp/key ] || [ ! -e remote/pop3/key ]; }; then
+  echo "$PROG: remote access: make its two private keys (never publish them), then run e2e-setup again:"
+  echo "  s6-envdir $home/env env E2E_HOME=$home/remote/smtp e2e-keygen"
+  echo "  s6-envdir $home/env env E2E_HOME=$home/remote/pop3 e2e-keygen"
 fi
+for s in samaccept remote-smtp remote-pop3; do
+  k=$(keyof "$s")
+  if [ -e "$k" ] && [ -f "service/$s/down" ] && [ "$(cat "service/$s/down")" = "$DOWNMARK" ]; then
+    rm -f "service/$s/down"
+    ! s6-svok "service/$s" 2>/dev/null || s6-svc -u "service/$s" || :
+    echo "$PROG: $s enabled: there is a key now"
+  fi
+done
 
 if [ -z "$root" ]; then
   echo "$PROG: mail home $home for $domain is ready"
@@ -223,6 +242,11 @@ owner root:root 644 i2pmail.key b32 domains routes
 owner root:e2e-auth 640 users
 owner root:e2e-auth 644 recipients
 owner root:root 600 key
+# remote access: the private destinations' keys, root's alone like the
+# key; their b32 addresses are for the owner's mail clients only.
+owner root:root 700 remote remote/smtp remote/pop3
+owner root:root 600 remote/smtp/key remote/pop3/key
+owner root:root 644 remote/smtp/b32 remote/pop3/b32 remote/smtp/i2pmail.key remote/pop3/i2pmail.key
 # the queue is e2e-queue's, the Maildirs e2e-mail's.
 tree "$queue_user:$queue_user" queue
 tree e2e-mail:e2e-mail mail
@@ -252,6 +276,8 @@ for d in service/*/; do
     samaccept) runas "service/$s" "$sam_user" ;;
     runner) runas "service/$s" "$queue_user" ;;
     pop3d) runas "service/$s" e2e-mail ;;
+    remote-smtp) runas "service/$s" "$smtpd_user" ;;
+    remote-pop3) runas "service/$s" e2e-mail ;;
     *) continue ;;
   esac
   [ ! -d "service/$s/log" ] || runas "service/$s/log" e2e-log

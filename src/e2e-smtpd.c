@@ -531,8 +531,13 @@ static void setup(void)
   char const *proto = env_need("PROTO"), *d;
   char a[ADDR_MAX], b[ADDR_MAX];
   struct sigaction sa;
-  if (!strcmp(proto, "SAM")) sam = 1;
-  else if (strcmp(proto, "TCP")) strerr_dief2x(E2E_PERM, "variable PROTO must be TCP or SAM, not ", proto);
+  int i2p = !strcmp(proto, "SAM");
+  if (!i2p && strcmp(proto, "TCP")) strerr_dief2x(E2E_PERM, "variable PROTO must be TCP or SAM, not ", proto);
+  /* E2E_SUBMISSION=1 with PROTO=SAM: submission on a private destination
+   * (e2e-samaccept, for the user's own mail clients): AUTH and relaying as
+   * over TCP, never E2E_TRUSTUSER; the stages we run see PROTO=TCP. */
+  sam = i2p && !env_uint("E2E_SUBMISSION", 0, 0, 1);
+  if (i2p && !sam && setenv("PROTO", "TCP", 1) < 0) strerr_diefu1sys(E2E_TEMP, "set PROTO");
   home = env_need("E2E_HOME");
   d = env_need("E2E_DOMAIN");
   if (strlen(d) > ADDR_DOMAINMAX - 11 || snprintf(a, sizeof a, "postmaster@%s", d) < 0 || addr_check(a, strlen(a), b))
@@ -543,10 +548,10 @@ static void setup(void)
   timeout = (unsigned int)env_uint("E2E_TIMEOUT", 300, 1, 86400);
   queueprog = env_str("E2E_QUEUE", "e2e-queue");
   verifyprog = env_str("E2E_VERIFY", "e2e-verify");
-  d = sam ? "" : env_str("E2E_TRUSTUSER", "");   /* a tcprules setting: this client is that user */
+  d = i2p ? "" : env_str("E2E_TRUSTUSER", "");   /* a tcprules setting: this client is that user */
   if (*d && !user_valid(d)) strerr_dief2x(E2E_PERM, "variable E2E_TRUSTUSER is not a valid user name: ", d);
   strcpy(trustuser, d);
-  d = sam ? env_str("SAMREMOTEB32", "unknown") : env_str("TCPREMOTEIP", "unknown");
+  d = i2p ? env_str("SAMREMOTEB32", "unknown") : env_str("TCPREMOTEIP", "unknown");
   safe(remote, sizeof remote, d, strlen(d));
   signal(SIGPIPE, SIG_IGN);
   memset(&sa, 0, sizeof sa);

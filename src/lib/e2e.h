@@ -182,9 +182,10 @@ void logn(char const *const *v, unsigned int n);
  * of [0-9A-Za-z.:_-], not starting with '.'. 1 taken, 0 all max slots
  * held by other processes, -1 error (errno; EINVAL for a malformed peer). */
 int peer_slot(char const *dir, char const *peer, unsigned int max);
-/* The cap of a TCP service (PROTO=TCP, $E2E_PEERDIR set): a slot for
- * $TCPREMOTEIP among $capvar (default: half of $concvar, which defaults
- * to 40; 0: no cap). 0 when over the cap (the caller answers and hangs
+/* The cap of a service (PROTO=TCP or SAM, $E2E_PEERDIR set): a slot for
+ * the client, $TCPREMOTEIP ($SAMREMOTEB32 with PROTO=SAM or without it),
+ * among $capvar (default: half of $concvar, which defaults to 40; 0: no
+ * cap). 0 when over the cap (the caller answers and hangs
  * up), 1 otherwise: admitted, not capped, or a slot that could not be
  * taken (logged as a warning: serving beats refusing). */
 int peer_admit(char const *capvar, char const *concvar);

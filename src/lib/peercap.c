@@ -72,11 +72,12 @@ int peer_slot(char const *dir, char const *peer, unsigned int max)
 int peer_admit(char const *capvar, char const *concvar)
 {
   char const *dir = env_str("E2E_PEERDIR", 0), *proto = env_str("PROTO", "");
-  char const *ip = env_str("TCPREMOTEIP", "unknown");
+  char const *ip = env_str("TCPREMOTEIP", 0);
   uint64_t conc = env_uint(concvar, 40, 1, 1000000);
   uint64_t cap = env_uint(capvar, conc / 2 ? conc / 2 : 1, 0, 1000000);
   int r;
-  if (!dir || strcmp(proto, "TCP") || !cap) return 1;
+  if (!dir || (strcmp(proto, "TCP") && strcmp(proto, "SAM")) || !cap) return 1;
+  if (!ip || !strcmp(proto, "SAM")) ip = env_str("SAMREMOTEB32", "unknown");   /* under e2e-samaccept */
   if (!peer_ok(ip)) ip = "unknown";
   r = peer_slot(dir, ip, (unsigned int)cap);
   if (r < 0) {

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""talk.py HOST:PORT COMMAND...
+talk.py --greetings N HOST:PORT
+
+A mail client's side of a conversation over plain TCP, e.g. through an
+i2pd client tunnel (a local port that leads to a destination).
+
+First form: the greeting, then each COMMAND in turn, one at a time. Prints
+"S: reply" for the greeting and "C: command" / "S: reply" for each; an
+SMTP multi-line reply is joined with " | " (POP3 single-line replies work
+too). Exit 0 when the conversation took place, 1 otherwise.
+
+Second form: opens N connections one after the other, keeping each open,
+and prints the first line each one gets ("N: line"); closes them all at the
+end. For per-peer caps: all N come from the same client destination.
+
+Every wait is bounded (E2E_TALK_TIMEOUT, default 60 s).
+"""
+import os
+import socket
+import sys
+
+TIMEOUT = float(os.environ.get("E2E_TALK_TIMEOUT", "60"))
+
+
+def readline(f):
+    line = f.readline(4096)
+    if not line.endswith(b"\n"):
+        raise OSError("connection closed")
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+def reply(f):
+    lines = []
+    while True:
+        line = readline(f)
+        lines.append(line)
+        if len(line) < 4 or line[3] != "-":
+            return " | ".join(lines)
+
+
+def connect(addr):
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+    return s, s.makefile("rb")
+
+
+def talk(addr, cmds):
+    s, f = connect(addr)
+    print("S: " + reply(f), flush=True)
+    for c in cmds:
+        print("C: " + c, flush=True)
+        s.sendall(c.encode() + b"\r\n")
+        print("S: " + reply(f), flush=True)
+    s.close()
+    return 0
+
+
+def greetings(n, addr):
+    held = []
+    try:
+        for i in range(1, n + 1):
+            s, f = connect(addr)
+            held.append(s)
+            try:
+                line = readline(f)
+            except OSError as e:
+                line = "(%s)" % e
+            print("%d: %s" % (i, line), flush=True)
+    finally:
+        for s in held:
+            s.close()
+    return 0
+
+
+def main():
+    a = sys.argv[1:]
+    if len(a) == 3 and a[0] == "--greetings":
+        return greetings(int(a[1]), a[2])
+    if len(a) < 1 or a[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    return talk(a[0], a[1:])
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except OSError as e:
+        print("error: %s" % e)
+        sys.exit(1)
