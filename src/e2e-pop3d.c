@@ -39,6 +39,7 @@ static char const *home;
 static char user[CMDMAX];           /* as given, lower-cased */
 static char logname[USER_MAX + 1];  /* safe() copy for the log */
 static int gotuser, authed, errors;
+static int tlsctl = -1, tlson, tlsneed;  /* e2e-tlsd's control socket; TLS is on; USER waits for it */
 static msg *m;
 static uint64_t nm;
 static unsigned long nretr, ndele;
@@ -294,13 +295,33 @@ static void pop_capa(char *arg)
 {
   (void)arg;
   ok("capability list follows");
-  put("USER\r\nUIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
-      "IMPLEMENTATION e2e\r\n.\r\n");
+  if (!tlsneed || tlson) put("USER\r\n");
+  put("UIDL\r\nTOP\r\nPIPELINING\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n");
+  if (tlsctl >= 0 && !tlson && !authed) put("STLS\r\n");
+  put("IMPLEMENTATION e2e\r\n.\r\n");
+}
+
+/* RFC 2595: +OK, then the handshake; what came after the command is
+ * dropped, and so is a USER given before. */
+static void pop_stls(char *arg)
+{
+  int r;
+  (void)arg;
+  if (tlsctl < 0) { bad("unknown command"); return; }
+  if (tlson) { bad("TLS is already on"); return; }
+  r = wbuf_flush(&out) < 0 ? -1 : tls_ask(tlsctl, out.deadline);
+  if (r <= 0) { if (out.err) die_write(); err("[SYS/TEMP] TLS not available now"); return; }
+  ok("begin TLS negotiation");
+  if (wbuf_flush(&out) < 0) die_write();
+  if (tls_start(tlsctl, &in) < 0) strerr_diefu1sys(E2E_TEMP, "start TLS");
+  tlson = 1; gotuser = 0;
+  log1("stls");
 }
 
 static void pop_user(char *arg)
 {
   size_t i, n = strlen(arg);
+  if (tlsneed && !tlson) { bad("use STLS first"); return; }
   if (!n) { bad("syntax error"); return; }
   for (i = 0; i <= n; i++) user[i] = (arg[i] >= 'A' && arg[i] <= 'Z') ? (char)(arg[i] + 32) : arg[i];
   safe(logname, sizeof logname, user, n);
@@ -455,6 +476,7 @@ static struct cmd { char const *name; void (*fn)(char *); int states; } const cm
   { "dele", pop_dele, S_TRANS },
   { "rset", pop_rset, S_TRANS },
   { "noop", pop_noop, S_TRANS },
+  { "stls", pop_stls, S_AUTH },
   { 0, 0, 0 }
 };
 
@@ -491,6 +513,7 @@ int main(void)
     if (fstat(1, &st) == 0 && S_ISSOCK(st.st_mode) && fl >= 0) fcntl(1, F_SETFL, fl | O_NONBLOCK);
   }
   strcpy(logname, "-");
+  tlsctl = tls_ctl(); tlsneed = tls_required(tlsctl);
   wbuf_init(&out, 1);
   rbuf_init(&in, 0, &out);
   if (!peer_admit("E2E_POP3PEER", "E2E_POP3CONC")) die_peer();

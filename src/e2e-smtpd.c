@@ -32,6 +32,7 @@ static rbuf in;
 static char const *home, *queueprog, *verifyprog;
 static char domain[ADDR_DOMAINMAX + 1], remote[80], sizestr[24], helo[80];
 static int sam, seenhelo, ehlo, inmail, qmfd = -1, qefd = -1;
+static int tlsctl = -1, tlson, tlsneed;  /* e2e-tlsd's control socket; TLS is on; AUTH waits for it */
 static char authuser[USER_MAX + 1], trustuser[USER_MAX + 1], sender[ADDR_MAX], rcpt[RCPT_MAX][ADDR_MAX];
 static unsigned int nrcpt, errors, timeout, junk;
 static uint64_t maxsize, size;
@@ -110,6 +111,7 @@ static void err_bounce1(void) { out1("452 4.5.3 a bounce has one recipient, send
 static void err_verifytemp(void) { out1("451 4.7.1 cannot verify the sender now, try again later\r\n"); }
 static void err_temp(void) { out1("451 4.3.0 temporary failure, try again later\r\n"); }
 static void err_authtemp(void) { out1("454 4.7.0 temporary authentication failure\r\n"); }
+static void err_tlsfirst(void) { err("530 5.7.0 must issue a STARTTLS command first\r\n"); }
 
 /* ---- timers and children ---- */
 static void on_alarm(int s)
@@ -199,7 +201,8 @@ static void smtp_ehlo(char *a)
   sethelo(a); ehlo = 1;
   out1("250-"); out1(domain); out1("\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE ");
   out1(sizestr); out1("\r\n");
-  if (!sam) out1("250-AUTH PLAIN LOGIN\r\n");
+  if (tlsctl >= 0 && !tlson) out1("250-STARTTLS\r\n");
+  if (!sam && (!tlsneed || tlson)) out1("250-AUTH PLAIN LOGIN\r\n");
   out1("250 ENHANCEDSTATUSCODES\r\n");
 }
 
@@ -297,6 +300,25 @@ static void smtp_rset(char *a) { (void)a; junk1(); txn_reset(); out1("250 2.0.0 
 static void smtp_noop(char *a) { (void)a; junk1(); out1("250 2.0.0 ok\r\n"); }
 static void smtp_vrfy(char *a) { (void)a; junk1(); out1("252 2.5.2 cannot VRFY a user, but will take a message and try to deliver it\r\n"); }
 static void smtp_help(char *a) { (void)a; junk1(); out1("214 2.0.0 commands: EHLO HELO AUTH MAIL RCPT DATA RSET NOOP VRFY HELP QUIT\r\n"); }
+/* RFC 3207: 220, then the handshake; what came after the command is
+ * dropped, and so is all the client said before (EHLO, AUTH, MAIL). */
+static void smtp_starttls(char *a)
+{
+  int r;
+  if (tlsctl < 0) return err("502 5.5.1 STARTTLS is not available here\r\n");
+  if (tlson) return err("503 5.5.1 TLS is already on\r\n");
+  if (*a) return err_syntax();
+  flush();
+  r = tls_ask(tlsctl, now_ms() + (int64_t)timeout * 1000);
+  if (r < 0) say("warning: no answer from e2e-tlsd: %s", strerror(errno));
+  if (r <= 0) { out1("454 4.7.0 TLS not available due to temporary reason\r\n"); return; }
+  out1("220 2.0.0 ready to start TLS\r\n");
+  flush();
+  if (tls_start(tlsctl, &in) < 0) quit(E2E_TEMP, "tls_control_error");
+  tlson = 1; seenhelo = ehlo = 0; authuser[0] = 0; txn_reset();
+  say("starttls");
+}
+
 static void smtp_quit(char *a) { (void)a; peer_release(); out1("221 2.0.0 "); out1(domain); out1(" closing connection\r\n"); quit(E2E_OK, "quit"); }
 
 /* ---- AUTH ---- */
@@ -357,6 +379,7 @@ static void smtp_auth(char *arg)
 {
   char *resp = strchr(arg, ' ');
   if (sam) return err_noauth();
+  if (tlsneed && !tlson) return err_tlsfirst();
   if (!ehlo) return err_authehlo();
   if (*authuser) return err_authdone();
   if (inmail) return err_authmail();
@@ -523,7 +546,7 @@ static struct { char const *name; void (*f)(char *); int flush; } const cmds[] =
   { "ehlo", smtp_ehlo, 1 }, { "helo", smtp_helo, 1 }, { "auth", smtp_auth, 1 },
   { "mail", smtp_mail, 0 }, { "rcpt", smtp_rcpt, 0 }, { "data", smtp_data, 1 },
   { "rset", smtp_rset, 0 }, { "noop", smtp_noop, 1 }, { "vrfy", smtp_vrfy, 1 },
-  { "help", smtp_help, 1 }, { "quit", smtp_quit, 1 }, { 0, err_unknown, 1 }
+  { "help", smtp_help, 1 }, { "quit", smtp_quit, 1 }, { "starttls", smtp_starttls, 1 }, { 0, err_unknown, 1 }
 };
 
 static void setup(void)
@@ -555,6 +578,7 @@ static void setup(void)
   safe(remote, sizeof remote, d, strlen(d));
   signal(SIGPIPE, SIG_IGN);
   memset(&sa, 0, sizeof sa);
+  if (!sam) { tlsctl = tls_ctl(); tlsneed = tls_required(tlsctl); }
   sa.sa_handler = on_alarm;             /* no SA_RESTART: waitpid sees EINTR */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGALRM, &sa, 0);

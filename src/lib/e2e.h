@@ -427,6 +427,23 @@ int qmsg_load_new(char const *qdir, char const *id, qmsg **out);
 int qlock_holder(char const *lockpath, pid_t *pid);
 /* ---- end of qscan.c ---- */
 
+/* ---- tls.c: STARTTLS/STLS through e2e-tlsd (docs/tls.md) ---- */
+/* e2e-tlsd's control socket, named in $E2E_TLSCTL (made close-on-exec),
+ * or -1: no wrapper, no TLS to offer. */
+int tls_ctl(void);
+/* Asks e2e-tlsd to start TLS (flush the replies first): 1 ready (it reads
+ * no more from the client), 0 not available (answer 454 or -ERR), -1 error. */
+int tls_ask(int ctl, int64_t deadline);
+/* After tls_ask's 1 and the "go ahead" reply written out: drops what the
+ * client sent before the handshake (in b and still on b's fd), then lets
+ * e2e-tlsd begin the handshake. 0 ok, -1 error. */
+int tls_start(int ctl, rbuf *b);
+/* Must a password wait for TLS? 1 for a TCP client not on loopback
+ * ($TCPREMOTEIP set, not 127.*) when $E2E_TLSREQUIRE is 1; unset, it
+ * is 1 under e2e-tlsd (ctl >= 0), else 0. */
+int tls_required(int ctl);
+/* ---- end of tls.c ---- */
+
 /* ---- srv.c: service records (I2P proposal 167) in a lease set's options ---- */
 #define SRV_MAX 16              /* records in one value */
 #define SRV_VALUE_MAX 1024      /* longest value (a lease set allows 255 bytes) */
