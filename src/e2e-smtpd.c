@@ -533,9 +533,11 @@ static void smtp_data(char *a)
   else {
     r = queue_finish();
     say("message id=%s from=<%s> rcpts=%u size=%llu result=%s", id, sender, nrcpt,
-        (unsigned long long)size, r == 0 ? "queued" : r == E2E_PERM ? "refused" : r == E2E_NOSPACE ? "deferred_nospace" : "deferred");
+        (unsigned long long)size, r == 0 ? "queued" : r == E2E_PERM ? "refused" : r == E2E_REFUSED ? "refused_spam"
+        : r == E2E_NOSPACE ? "deferred_nospace" : "deferred");
     if (r == 0) { out1("250 2.0.0 ok "); out1(id); out1("\r\n"); }
     else if (r == E2E_PERM) out1("554 5.0.0 message refused\r\n");
+    else if (r == E2E_REFUSED) out1("554 5.7.1 message refused as spam\r\n");
     else if (r == E2E_NOSPACE) out1("452 4.3.1 insufficient system storage\r\n");
     else out1("451 4.3.0 temporary queue failure, try again later\r\n");
   }
@@ -576,9 +578,9 @@ static void setup(void)
   strcpy(trustuser, d);
   d = i2p ? env_str("SAMREMOTEB32", "unknown") : env_str("TCPREMOTEIP", "unknown");
   safe(remote, sizeof remote, d, strlen(d));
+  if (!sam) { tlsctl = tls_ctl(); tlsneed = tls_required(tlsctl); }
   signal(SIGPIPE, SIG_IGN);
   memset(&sa, 0, sizeof sa);
-  if (!sam) { tlsctl = tls_ctl(); tlsneed = tls_required(tlsctl); }
   sa.sa_handler = on_alarm;             /* no SA_RESTART: waitpid sees EINTR */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGALRM, &sa, 0);

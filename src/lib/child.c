@@ -14,5 +14,6 @@ int exit_class(int status)
 int queue_class(int status)
 {
   if (WIFEXITED(status) && WEXITSTATUS(status) == E2E_NOSPACE) return E2E_NOSPACE;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == E2E_REFUSED) return E2E_REFUSED;
   return exit_class(status);
 }

@@ -13,6 +13,9 @@
 #define E2E_TEMP 111
 /* e2e-queue only (qmail-queue's 53): write error or disk full; temporary */
 #define E2E_NOSPACE 53
+/* a content filter in front of the queue (e2e-spamfilter) refused the
+ * message (qmail-queue's 31): permanent, e2e-smtpd answers 554 5.7.1 */
+#define E2E_REFUSED 31
 
 /* ---- env.c: settings from the environment ---- */
 /* The value, or dflt when unset or empty. */
@@ -197,7 +200,7 @@ void peer_release(void);
 /* Maps a waitpid status to 0/100/111 (crash or other code: 111). */
 int exit_class(int status);
 /* The same for the queue's exit status, but 53 stays E2E_NOSPACE (a reply
- * of 452 rather than 451). */
+ * of 452 rather than 451) and 31 E2E_REFUSED (554 5.7.1). */
 int queue_class(int status);
 
 /* ---- queue layout (docs/queue.md) ---- */
