@@ -175,11 +175,7 @@ static void rewrite(void)
   hdr_date_fmt(d, now);
   puts_("Received: by "); puts_(domain); puts_(" (e2e); "); puts_(d); puts_("\n");
   while (p < hend) {
-    size_t e = p, colon = 0, len;
-    do {
-      char *nl = memchr(head + e, '\n', hend - e);
-      e = nl ? (size_t)(nl - head) + 1 : hend;
-    } while (e < hend && (head[e] == ' ' || head[e] == '\t'));
+    size_t e = hdr_field_end(head, hend, p), colon = 0, len;
     len = hdr_field(head + p, e - p, &colon);
     field(head + p, e - p, len, colon, now);
     p = e;

@@ -109,22 +109,13 @@ static void slurp(void)
   if (msg == MAP_FAILED) strerr_diefu1sys(E2E_TEMP, "map the message");
 }
 
-/* The end of the line at p (after its "\n"), or msglen. */
-static size_t eol(size_t p)
-{
-  char *nl = memchr(msg + p, '\n', msglen - p);
-  return nl ? (size_t)(nl - msg) + 1 : msglen;
-}
-
 /* Where the field at p ends: after its continuation lines; p when the
  * line at p is no field (the header block ends there). */
 static size_t field_end(size_t p, size_t *len)
 {
-  size_t e = eol(p), colon;
+  size_t e = hdr_field_end(msg, msglen, p), colon;
   *len = hdr_field(msg + p, e - p, &colon);
-  if (!*len) return p;
-  while (e < msglen && (msg[e] == ' ' || msg[e] == '\t')) e = eol(e);
-  return e;
+  return *len ? e : p;
 }
 
 /* A verdict field of a spam filter: X-Spam, X-Spam-*, X-Spamd-*, X-Rspamd-*. */

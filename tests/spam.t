@@ -24,12 +24,9 @@ SA=$(free_port) RS=$(free_port) RSC=$(free_port) RSP=$(free_port) DEAD=$(free_po
 asroot=; [ "$(id -u)" = 0 ] && asroot=1
 
 # ---- the filters ----
-# spamd: the Debian plugin list (*.pre) as its whole site configuration,
-# no network tests (-L), no per-user files (-x).
-mkdir -p "$T_TMP/sa"
-cp /etc/spamassassin/*.pre "$T_TMP/sa/"
-/usr/sbin/spamd -L -x --listen="127.0.0.1:$SA" --min-children=1 --max-children=2 \
-  --siteconfigpath="$T_TMP/sa" --pidfile="$T_TMP/sa/pid" -s stderr ${asroot:+-u nobody} 2> "$T_TMP/spamd.log" &
+# spamd (tests/spam/spamd.sh)
+. "$TOP/tests/spam/spamd.sh"
+spamd_run "$T_TMP/sa" "$SA" 2> "$T_TMP/spamd.log" &
 bg_pid $!
 # rspamd: Debian's configuration, its workers on our ports, DNS to a port
 # where nothing answers (no lookups leave the machine), logs on stderr.

@@ -404,6 +404,9 @@ int cache_store(char const *dir, char const *host, char const *text, size_t len)
  * allowed before the colon), the name's length, with *colon the index of
  * the ':'; else 0. */
 size_t hdr_field(char const *s, size_t n, size_t *colon);
+/* Where the field (or line) starting at p in s[0..n) ends: after its
+ * last continuation line (one that starts with a blank), n at most. */
+size_t hdr_field_end(char const *s, size_t n, size_t p);
 /* 1 when the name (len bytes) is name, case-insensitively. */
 int hdr_is(char const *s, size_t len, char const *name);
 /* Copies a field's value (n bytes, possibly folded) into out without its

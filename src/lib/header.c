@@ -17,6 +17,16 @@ size_t hdr_field(char const *s, size_t n, size_t *colon)
   return i;
 }
 
+size_t hdr_field_end(char const *s, size_t n, size_t p)
+{
+  size_t e = p;
+  do {
+    char const *nl = memchr(s + e, '\n', n - e);
+    e = nl ? (size_t)(nl - s) + 1 : n;
+  } while (e < n && (s[e] == ' ' || s[e] == '\t'));
+  return e;
+}
+
 int hdr_is(char const *s, size_t len, char const *name)
 {
   return strlen(name) == len && !strncasecmp(s, name, len);
