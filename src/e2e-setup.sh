@@ -5,6 +5,8 @@
 # and remote-pop3 (submission and POP3 on two private destinations, keys
 # in HOME/remote/smtp/key and HOME/remote/pop3/key), down until their keys
 # exist. Later runs keep and repair them, with or without -r.
+# Always smtpd-tls and pop3d-tls (STARTTLS, STLS: docs/tls.md), down until
+# their addresses E2E_SMTPTLS and E2E_POP3TLS are in env/.
 # Never overwrites a key, the users file or a setting that is already there,
 # so running it again only adds what is missing (and, as root, repairs
 # owners and modes).
@@ -17,9 +19,11 @@
 #   e2e-queue   the queue: e2e-runner, e2e-bounce; libexec/e2e-queue
 #   e2e-remote  e2e-remote and its e2e-resolve (libexec/e2e-remote)
 #   e2e-mail    the Maildirs: e2e-pop3d; e2e-local (libexec/e2e-local)
+#   e2e-fetch   e2e-popfetch (a mail.i2p mailbox): owns HOME/popfetch
 #   e2e-log     the loggers (s6-log)
 # and the groups e2e (e2e-smtpd, e2e-sam: may run libexec/e2e-queue) and
-# e2e-auth (e2e-smtpd, e2e-mail: may read the password hashes in users).
+# e2e-auth (e2e-smtpd, e2e-mail: may read the password hashes in users,
+# and e2e-tlsd's key in HOME/tls).
 # The key is root's alone. HOME/libexec holds setuid copies, qmail-queue
 # style: e2e-queue (e2e-queue:e2e), e2e-local (e2e-mail:e2e-queue) and
 # e2e-remote (e2e-remote:e2e-queue), each mode 4110.
@@ -49,7 +53,7 @@ root=; [ "$(id -u)" != 0 ] || root=1
 if [ -n "$root" ]; then umask 022; else umask 077; fi
 mkdir -p "$home" || die "unable to create $home"
 cd "$home"
-mkdir -p env cache && (umask 077 && mkdir -p mail queue/tmp queue/todo queue/mess queue/info) ||
+mkdir -p env cache && (umask 077 && mkdir -p mail popfetch queue/tmp queue/todo queue/mess queue/info) ||
   die "unable to create the directories in $home"
 [ -z "$remote" ] || (umask 077 && mkdir -p remote/smtp remote/pop3) || die "unable to create remote/"
 [ -p queue/trigger ] || mkfifo -m 0600 queue/trigger || die "unable to create queue/trigger"
@@ -86,29 +90,55 @@ setting E2E_VERIFY e2e-verify
 setting PATH "$bindir:/usr/bin:/bin"
 
 # The s6 scan directory: one service directory per template in run/, and
-# a log directory each. samaccept stays down until there is a key: its
-# down file says so, and a later run removes that file (only that one)
-# once the key exists. The same for remote-smtp and remote-pop3 (made
-# with -r only) and their keys.
+# a log directory each; smtpd-tls and pop3d-tls, STARTTLS and STLS for
+# clients beyond loopback (docs/tls.md), are made from the smtpd and pop3d
+# templates, whose scripts tell by the service's name which it is.
+# samaccept stays down until there is a key: its down file says so, and a
+# later run removes that file (only that one) once the key exists. The
+# same for remote-smtp and remote-pop3 (made with -r only) and their
+# keys, and for smtpd-tls and pop3d-tls and their addresses in env/.
 DOWNMARK="e2e-setup: down until there is a key (e2e-keygen), then run e2e-setup again"
-keyof() { case $1 in samaccept) echo key ;; remote-smtp) echo remote/smtp/key ;; remote-pop3) echo remote/pop3/key ;; esac; }
+TLSMARK="e2e-setup: down until its address is in env/ (docs/tls.md), then run e2e-setup again"
+# needs SERVICE: the file it waits for, if any; mark SERVICE: its down file
+needs() {
+  case $1 in
+    samaccept) echo key ;; remote-smtp) echo remote/smtp/key ;; remote-pop3) echo remote/pop3/key ;;
+    smtpd-tls) echo env/E2E_SMTPTLS ;; pop3d-tls) echo env/E2E_POP3TLS ;;
+  esac
+}
+mark() { case $1 in *-tls) echo "$TLSMARK" ;; *) echo "$DOWNMARK" ;; esac; }
+# mksvc SERVICE: log/SERVICE, and service/SERVICE from its template unless
+# it exists (put in place whole, down file and all; added=1)
+added=
+mksvc() {
+  mkdir -p "log/$1" || die "unable to create log/$1"
+  [ -e "service/$1" ] && return 0
+  rm -rf "service/.$1.tmp"
+  cp -R "$tmpl/${1%-tls}" "service/.$1.tmp" &&
+    { k=$(needs "$1"); [ -z "$k" ] || [ -s "$k" ] || mark "$1" > "service/.$1.tmp/down"; } &&
+    mv "service/.$1.tmp" "service/$1" || die "unable to create service/$1"
+  added=1
+}
 mkdir -p service log || die "unable to create service/ and log/"
 for t in "$tmpl"/*/; do
   s=$(basename "$t")
   case $s in remote-*) [ -n "$remote" ] || [ -e "service/$s" ] || continue ;; esac
-  mkdir -p "log/$s" || die "unable to create log/$s"
-  [ -e "service/$s" ] && continue
-  rm -rf "service/.$s.tmp"
-  cp -R "$t" "service/.$s.tmp" && mv "service/.$s.tmp" "service/$s" || die "unable to create service/$s"
-  k=$(keyof "$s")
-  [ -z "$k" ] || [ -e "$k" ] || echo "$DOWNMARK" > "service/$s/down"
+  mksvc "$s"
 done
+mksvc smtpd-tls
+mksvc pop3d-tls
+# ready: a running s6-svscan takes in the services added, now that they
+# are set up (no s6-svscan: nothing to do); the last word.
+ready() {
+  [ -z "$added" ] || s6-svscanctl -a service 2>/dev/null || :
+  echo "$PROG: mail home $home for $domain is ready"
+}
 # A service directory made from older templates is kept (it may hold the
 # admin's changes), but said so: after an upgrade the accounts may need
 # the new run scripts (samaccept's key on a descriptor, the runner's PATH).
-for t in "$tmpl"/*/; do
-  s=$(basename "$t")
-  [ -e "service/$s" ] || continue
+for d in service/*/; do
+  s=$(basename "$d") t=$tmpl/${s%-tls}/
+  [ -f "$t/run" ] || continue
   cmp -s "$t/run" "service/$s/run" ||
     warn "service/$s/run differs from $t""run: to take the new one, stop the tree, remove service/$s and run e2e-setup again"
 done
@@ -117,17 +147,22 @@ if [ -n "$remote" ] && { [ ! -e remote/smtp/key ] || [ ! -e remote/pop3/key ]; }
   echo "  s6-envdir $home/env env E2E_HOME=$home/remote/smtp e2e-keygen"
   echo "  s6-envdir $home/env env E2E_HOME=$home/remote/pop3 e2e-keygen"
 fi
-for s in samaccept remote-smtp remote-pop3; do
-  k=$(keyof "$s")
-  if [ -e "$k" ] && [ -f "service/$s/down" ] && [ "$(cat "service/$s/down")" = "$DOWNMARK" ]; then
+for s in samaccept remote-smtp remote-pop3 smtpd-tls pop3d-tls; do
+  k=$(needs "$s")
+  if [ -s "$k" ] && [ -f "service/$s/down" ] && [ "$(cat "service/$s/down")" = "$(mark "$s")" ]; then
     rm -f "service/$s/down"
     ! s6-svok "service/$s" 2>/dev/null || s6-svc -u "service/$s" || :
-    echo "$PROG: $s enabled: there is a key now"
+    echo "$PROG: $s enabled: there is $k now"
   fi
 done
+# e2e-tlsd's certificate and key (docs/tls.md)
+mkdir -p tls || die "unable to create tls/"
+if { [ -s env/E2E_SMTPTLS ] || [ -s env/E2E_POP3TLS ]; } && { [ ! -s tls/cert.pem ] || [ ! -s tls/key.pem ]; }; then
+  warn "no $home/tls/cert.pem or key.pem: STARTTLS and STLS are refused until both are there (docs/tls.md)"
+fi
 
 if [ -z "$root" ]; then
-  echo "$PROG: mail home $home for $domain is ready"
+  ready
   exit 0
 fi
 
@@ -168,6 +203,7 @@ group e2e
 group e2e-auth
 account e2e-queue "" "e2e mail queue and runner"
 account e2e-remote "" "e2e mail sent to I2P"
+account e2e-fetch e2e "e2e mail fetched from mail.i2p"
 account e2e-mail e2e-auth "e2e mail Maildirs, POP3"
 account e2e-smtpd e2e "e2e mail SMTP submission"
 account e2e-smtpd e2e-auth "e2e mail SMTP submission"
@@ -186,7 +222,7 @@ fi
 # (LeakSanitizer cannot work in a setuid process), there are no copies:
 # everything but the loggers runs as e2e-mail (less separation, but mail
 # flows; the key stays root's).
-smtpd_user=e2e-smtpd sam_user=e2e-sam queue_user=e2e-queue remote_user=e2e-remote nosuid=
+smtpd_user=e2e-smtpd sam_user=e2e-sam queue_user=e2e-queue remote_user=e2e-remote fetch_user=e2e-fetch nosuid=
 if findmnt -n -o OPTIONS --target "$home" 2>/dev/null | tr ',' '\n' | grep -qx nosuid; then
   nosuid="$home is on a file system mounted nosuid"
 elif grep -q __asan_init "$bindir/e2e-queue" 2>/dev/null; then
@@ -206,7 +242,7 @@ copy() {
 }
 if [ -n "$nosuid" ]; then
   warn "$nosuid: no setuid copies, the services run as e2e-mail (see docs/operations.md)"
-  smtpd_user=e2e-mail sam_user=e2e-mail queue_user=e2e-mail remote_user=e2e-mail
+  smtpd_user=e2e-mail sam_user=e2e-mail queue_user=e2e-mail remote_user=e2e-mail fetch_user=e2e-mail
   rm -f libexec/e2e-queue libexec/e2e-local libexec/e2e-remote
 else
   mkdir -p libexec
@@ -242,6 +278,11 @@ owner root:root 644 i2pmail.key b32 domains routes
 owner root:e2e-auth 640 users
 owner root:e2e-auth 644 recipients
 owner root:root 600 key
+# e2e-tlsd's certificate and key: the key is read by the accounts of the
+# services that run it, e2e-smtpd and e2e-mail (the group e2e-auth)
+owner root:e2e-auth 750 tls
+owner root:e2e-auth 640 tls/key.pem
+owner root:root 644 tls/cert.pem
 # remote access: the private destinations' keys, root's alone like the
 # key; their b32 addresses are for the owner's mail clients only.
 owner root:root 700 remote remote/smtp remote/pop3
@@ -252,6 +293,9 @@ tree "$queue_user:$queue_user" queue
 tree e2e-mail:e2e-mail mail
 owner "$queue_user:$queue_user" 700 queue
 owner e2e-mail:e2e-mail 700 mail
+# e2e-popfetch's login (auth, 0600) and record of what it fetched
+tree "$fetch_user:$fetch_user" popfetch
+owner "$fetch_user:$fetch_user" 700 popfetch
 # e2e-resolve's cache: written as e2e-remote (sending) and as e2e-sam
 # (e2e-verify, checking senders).
 chgrp -R -h "$sam_user" cache || die "unable to set up cache/"
@@ -272,10 +316,11 @@ runas() {   # runas DIR ACCOUNT
 for d in service/*/; do
   s=$(basename "$d")
   case $s in
-    smtpd) runas "service/$s" "$smtpd_user" ;;
+    smtpd|smtpd-tls) runas "service/$s" "$smtpd_user" ;;
     samaccept) runas "service/$s" "$sam_user" ;;
     runner) runas "service/$s" "$queue_user" ;;
-    pop3d) runas "service/$s" e2e-mail ;;
+    pop3d|pop3d-tls) runas "service/$s" e2e-mail ;;
+    popfetch) runas "service/$s" "$fetch_user" ;;
     remote-smtp) runas "service/$s" "$smtpd_user" ;;
     remote-pop3) runas "service/$s" e2e-mail ;;
     *) continue ;;
@@ -292,7 +337,7 @@ find service \( -name supervise -o -name event -o -name .s6-svscan -o -name peer
 # The accounts must reach the home and the programs.
 if command -v s6-setuidgid >/dev/null; then
   cannot=
-  for a in e2e-mail e2e-smtpd e2e-sam e2e-queue e2e-remote e2e-log; do
+  for a in e2e-mail e2e-smtpd e2e-sam e2e-queue e2e-remote e2e-fetch e2e-log; do
     s6-setuidgid "$a" test -x "$home" 2>/dev/null || cannot="$cannot $a"
   done
   [ -z "$cannot" ] ||
@@ -300,4 +345,4 @@ if command -v s6-setuidgid >/dev/null; then
   s6-setuidgid "$queue_user" test -x "$bindir/e2e-runner" 2>/dev/null ||
     warn "$queue_user cannot run $bindir/e2e-runner (a directory above it is not searchable by others): the services will fail"
 fi
-echo "$PROG: mail home $home for $domain is ready"
+ready

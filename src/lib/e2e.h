@@ -450,6 +450,29 @@ int tls_start(int ctl, rbuf *b);
 int tls_required(int ctl);
 /* ---- end of tls.c ---- */
 
+/* ---- pop3c.c: the client side of POP3 (for e2e-popfetch) ---- */
+#define POP3_UID_MAX 70          /* RFC 1939: 1..70 characters 0x21..0x7e */
+#define POP3_MSGS_MAX 1000000    /* message numbers, at most */
+/* A status line without its CRLF: 1 "+OK", 0 "-ERR", -1 neither. */
+int pop3_status(char const *line, size_t n);
+/* 1 when s (n bytes) is a unique-id as RFC 1939 allows. */
+int pop3_uid_valid(char const *s, size_t n);
+/* A line of a UIDL or LIST listing, "NUM ARG" (NUL-terminated, no CRLF):
+ * splits it in place. 0 ok, -1 malformed. */
+int pop3_listing(char *line, unsigned int *num, char **arg);
+/* The data of a multi-line reply (after its "+OK" line), fed as it
+ * arrives: stuffed dots removed, CRLF made LF (a bare CR or LF is kept),
+ * the final "." line found. */
+typedef struct pop3_body { int state; } pop3_body;
+void pop3_body_init(pop3_body *b);
+/* Takes up to n bytes, writes the message's bytes into out (room for
+ * n + 1) and their number into *outlen; returns the bytes taken: fewer
+ * than n only when the final line ended (the rest is not the message). */
+size_t pop3_body_feed(pop3_body *b, char const *in, size_t n, char *out, size_t *outlen);
+/* 1 once the final "." line was taken. */
+int pop3_body_done(pop3_body const *b);
+/* ---- end of pop3c.c ---- */
+
 /* ---- srv.c: service records (I2P proposal 167) in a lease set's options ---- */
 #define SRV_MAX 16              /* records in one value */
 #define SRV_VALUE_MAX 1024      /* longest value (a lease set allows 255 bytes) */

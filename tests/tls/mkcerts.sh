@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/tls/mkcerts.sh DIR: test certificates made with openssl, never kept:
 #   ca.pem          a root CA (EC P-256), what clients trust
-#   rsa/cert.pem    leaf (RSA 2048, CN=localhost, SAN localhost and
-#                   127.0.0.1) then the intermediate CA (RSA) that signed it
+#   rsa/cert.pem    leaf (RSA 2048, CN=localhost, SAN localhost, 127.0.0.1
+#                   and 127.0.0.2) then the intermediate CA (RSA) that
+#                   signed it
 #   rsa/key.pem     its key, PKCS#1 ("RSA PRIVATE KEY")
 #   ec/cert.pem     leaf (EC P-256) signed by the root directly
 #   ec/key.pem      its key as `openssl ecparam -genkey` writes it (an "EC
@@ -14,7 +15,7 @@ mkdir -p "$d/rsa" "$d/ec" "$d/other"
 cd "$d"
 q() { openssl "$@" 2>/dev/null; }
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >ca.ext
-printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >leaf.ext
+printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2\nextendedKeyUsage=serverAuth\n' >leaf.ext
 q ecparam -genkey -name prime256v1 -noout -out ca.key
 q req -x509 -new -key ca.key -subj /CN=e2e-test-root -days 2 -sha256 -out ca.pem
 q genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out int.key
