@@ -49,11 +49,7 @@ fi
 . "$TOP/tests/flow/sites.sh"
 T0=$(flow_now_ms)
 since() { echo $(($(flow_now_ms) - $1)); }
-# until_ok SECONDS COMMAND...: poll every 50 ms
-until_ok() {
-	local end=$(($(flow_now_ms) + $1 * 1000)); shift
-	until "$@"; do [ "$(flow_now_ms)" -ge "$end" ] && return 1; sleep 0.05; done
-}
+until_ok() { flow_until "$@"; }
 # show NAME SERVICE [N]: the last lines of a service's log, as diagnostics
 show() { diag "--- $1/$2 log:"; tail -n "${3:-15}" "$(flow_log "$1" "$2")" 2>/dev/null | sed 's/^/#   /'; }
 logof() { cat "$(flow_log "$1" "$2")" 2>/dev/null; }

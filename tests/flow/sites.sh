@@ -11,7 +11,11 @@
 # copied there by flow_publish).
 #
 # Usage (TOP = the repository, bin/ built; all paths inside DIR):
-#   flow_init DIR                 declare the two sites (DIR fresh, empty)
+#   flow_init DIR [NAME]          declare the two sites (DIR fresh, empty);
+#                                 NAME (alice or bob): a site without a
+#                                 website, its name registered straight to
+#                                 its mail destination (its site key, which
+#                                 flow_fixed_key NAME KEY must then give it)
 #   flow_home NAME PASSWORD       mail home DIR/NAME for NAME.i2p, user NAME
 #   flow_setup NAME               e2e-setup again (after a key or a user)
 #   flow_set NAME VAR VALUE       one setting in the home's env/
@@ -43,6 +47,7 @@
 #   flow_bg COMMAND...            a helper of ours in the background (e.g. a
 #                                 SAM session), stopped by flow_stop_all
 #   flow_log NAME SERVICE         the path of a service's current log
+#   flow_until SECONDS COMMAND... until COMMAND succeeds (polled, 50 ms)
 #   flow_env NAME VAR             a setting of the home
 # Variables after flow_init/flow_launch: FLOW_DIR, FLOW_NET, SAM_A, SAM_B,
 # SAM_OPTIONS (from DIR/net/env), FLOW_PY.
@@ -57,6 +62,11 @@ case ":$PATH:" in *":$FLOW_TOP/bin:"*) ;; *) PATH=$FLOW_TOP/bin:$PATH ;; esac
 export PATH
 
 flow_now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+# flow_until SECONDS COMMAND...: until COMMAND succeeds, polled every 50 ms
+flow_until() {
+	local end=$(($(flow_now_ms) + $1 * 1000)); shift
+	until "$@"; do [ "$(flow_now_ms)" -ge "$end" ] && return 1; sleep 0.05; done
+}
 flow_home_of() { echo "$FLOW_DIR/$1"; }
 flow_port() { "$FLOW_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 flow_site_key() { case $1 in alice) echo ed25519-x25519 ;; bob) echo ecdsa-p256 ;; esac; }
@@ -70,8 +80,13 @@ flow_init() {
 	for p in "$FLOW_DIR" "$(dirname "$FLOW_DIR")"; do
 		[ -O "$p" ] && [ ! -k "$p" ] && chmod go+x "$p"
 	done
-	"$FLOW_I2PNET" site "$FLOW_NET" alice.i2p "$(flow_site_key alice)" "$FLOW_DIR/www-alice" A &&
-		"$FLOW_I2PNET" site "$FLOW_NET" bob.i2p "$(flow_site_key bob)" "$FLOW_DIR/www-bob" B
+	for p in alice:A bob:B; do
+		if [ "${p%:*}" = "${2:-}" ]; then
+			"$FLOW_I2PNET" host "$FLOW_NET" "${p%:*}.i2p" "$(flow_site_key "${p%:*}")"
+		else
+			"$FLOW_I2PNET" site "$FLOW_NET" "${p%:*}.i2p" "$(flow_site_key "${p%:*}")" "$FLOW_DIR/www-${p%:*}" "${p#*:}"
+		fi || return 1
+	done
 }
 
 flow_set() {
