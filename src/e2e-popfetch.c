@@ -66,16 +66,7 @@ static int64_t after(int64_t ms) { return now_ms() + ms; }
  * by d. */
 static int64_t soon(int64_t d) { int64_t e = after(treply); return e < d ? e : d; }
 
-static void say(char const *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(char const *fmt, ...)
-{
-  char b[1024];
-  va_list a;
-  va_start(a, fmt);
-  vsnprintf(b, sizeof b, fmt, a);
-  va_end(a);
-  log1(b);
-}
+#define say(...) log_fmt("", __VA_ARGS__)
 
 /* Logs "fatal: ..." and exits: no QUIT, so the server deletes nothing. */
 static void die(int code, char const *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));

@@ -58,18 +58,8 @@ static int rcode;                         /* the last reply ... */
 static char rtext[384];                   /* ... and its text, printable */
 
 /* Bytes outside 32..126 as '?': report and log lines stay one line. */
-static void printable(char *p) { for (; *p; p++) if ((unsigned char)*p < 32 || (unsigned char)*p > 126) *p = '?'; }
-
-static void say(char const *fmt, ...)
-{
-  char b[1024];
-  va_list a;
-  va_start(a, fmt);
-  vsnprintf(b, sizeof b, fmt, a);
-  va_end(a);
-  printable(b);
-  log1(b);
-}
+#define printable log_printable
+#define say(...) log_fmt("", __VA_ARGS__)
 
 /* Sets the result c of every recipient still open (to do or accepted). */
 static void all(char c, char const *fmt, ...)

@@ -9,7 +9,6 @@
  * Exit 0 yes, 100 no (or ADDRESS is malformed), 111 cannot tell now. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,19 +30,11 @@
 char const *PROG = "e2e-verify";
 extern char **environ;
 
-static char from[ADDR_MAX], peer[I2P_B32_ADDR_LEN + 1], line[1024];
+static char from[ADDR_MAX], peer[I2P_B32_ADDR_LEN + 1];
 static unsigned char pdest[I2P_DEST_MAX];
 static i2p_dest pd;
 
-static void say(char const *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(char const *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  log1(line);
-}
+#define say(...) log_fmt("", __VA_ARGS__)
 
 static void temp(char const *why)
 {

@@ -173,6 +173,11 @@ char *safe(char *out, size_t max, char const *s, size_t len);
 /* One line on stderr: "PROG: " then the pieces. */
 void logn(char const *const *v, unsigned int n);
 #define log1(a) do { char const *lv_[] = { (a) }; logn(lv_, 1); } while (0)
+/* One log line: prefix, then fmt formatted (cut at 1 KiB), its bytes
+ * outside 32..126 made '?' so that it stays one line. */
+void log_fmt(char const *prefix, char const *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Bytes outside 32..126 of the string p as '?'. */
+void log_printable(char *p);
 #define log2(a,b) do { char const *lv_[] = { (a),(b) }; logn(lv_, 2); } while (0)
 #define log3(a,b,c) do { char const *lv_[] = { (a),(b),(c) }; logn(lv_, 3); } while (0)
 #define log4(a,b,c,d) do { char const *lv_[] = { (a),(b),(c),(d) }; logn(lv_, 4); } while (0)

@@ -1,3 +1,5 @@
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <skalibs/strerr.h>
@@ -33,4 +35,22 @@ void logn(char const *const *v, unsigned int n)
   }
   buf[w++] = '\n';
   (void)!write(2, buf, w);
+}
+
+void log_printable(char *p)
+{
+  for (; *p; p++) if ((unsigned char)*p < 32 || (unsigned char)*p > 126) *p = '?';
+}
+
+void log_fmt(char const *prefix, char const *fmt, ...)
+{
+  char b[1024];
+  va_list a;
+  int n = snprintf(b, sizeof b, "%s", prefix);
+  if (n < 0 || n >= (int)sizeof b) n = 0;
+  va_start(a, fmt);
+  vsnprintf(b + n, sizeof b - (size_t)n, fmt, a);
+  va_end(a);
+  log_printable(b + n);
+  log1(b);
 }
