@@ -95,7 +95,7 @@ static void say(char const *what, char const *method, char const *path)
 
 /* The answer, the client's leftovers read (so that closing sends no
  * reset that could take the answer with it), and exit. */
-static void answer(char const *status, char const *extra, char const *body, size_t blen, int head_only)
+static _Noreturn void answer(char const *status, char const *extra, char const *body, size_t blen, int head_only)
 {
   char h[512], junk[4096];
   wbuf w;
@@ -114,7 +114,7 @@ static void answer(char const *status, char const *extra, char const *body, size
   _exit(0);
 }
 
-static void error(char const *status, char const *extra, char const *method, char const *path, int head_only)
+static _Noreturn void error(char const *status, char const *extra, char const *method, char const *path, int head_only)
 {
   char body[64], what[64];
   snprintf(body, sizeof body, "%s\n", status);
@@ -173,6 +173,8 @@ static void serve(void)
   alarm((REQUEST_MS + WRITE_MS + LINGER_MS) / 1000 + 5);  /* and if all else fails */
   n = head_read(b);
   eol = memchr(b, '\n', n);
+  /* a NUL would end the strings below early: "...HTTP/1.1\0junk" is no request line */
+  if (memchr(b, 0, (size_t)(eol - b))) error("400 Bad Request", "", "-", "-", 0);
   *eol = 0;
   if (eol > b && eol[-1] == '\r') eol[-1] = 0;
   sp1 = strchr(b, ' ');
