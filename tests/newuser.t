@@ -39,7 +39,6 @@ fi
 
 . "$TOP/tests/flow/sites.sh"
 KEYS=$TOP/tests/i2p/keys
-show() { diag "--- $1/$2 log:"; tail -n "${3:-15}" "$(flow_log "$1" "$2")" 2>/dev/null | sed 's/^/#   /'; }
 header() { sed -n '/^$/q;p' "$1"; }
 eml() { grep -l -F -x -- "Subject: $2" "$1"/*.eml 2>/dev/null | head -1; }
 # arrived NAME SUBJECT: a message with that subject in NAME's Maildir
@@ -97,7 +96,7 @@ ok $? "the network is ready" || { sed 's/^/# /' "$D/net.log"; done_testing; exit
 flow_ready alice 90 && flow_ready bob 90
 ok $? "both mail servers up and ready under s6"
 spamd_wait "$SA" 60
-ok $? "spamd answers" || tail -5 "$D/spamd.log" | sed 's/^/#   /' || { show alice samaccept; show bob samaccept; }
+ok $? "spamd answers" || tail -5 "$D/spamd.log" | sed 's/^/#   /' || { flow_show alice samaccept; flow_show bob samaccept; }
 flow_until 60 eval '[ -s "$D/pmsmtp.ready" ] && [ -s "$D/pmpop.ready" ]'
 ok $? "Postman's stand-ins listen"
 like "$(ps -o args= --ppid "$(s6-svstat -o pid "$B/service/samaccept")" 2>/dev/null; cat /proc/"$(s6-svstat -o pid "$B/service/samaccept")"/cmdline | tr '\0' ' ')" \
@@ -109,14 +108,14 @@ printf 'Hello Bob, your server has no website.\n' > "$BODY"
 out=$(flow_send alice bob@bob.i2p "no website" "$BODY")
 like "$out" '<- *250 2\.0\.0' "Alice submits to bob@bob.i2p"
 flow_until 60 arrived bob "no website"
-ok $? "... it is in Bob's Maildir" || { show alice runner; show alice remote 30; show bob samaccept; }
+ok $? "... it is in Bob's Maildir" || { flow_show alice runner; flow_show alice remote 30; flow_show bob samaccept; }
 like "$(cat "$B"/log/samaccept/current)" 'keyserve.*path=/\.well-known/i2pmail\.key.*status=200' \
 	"... Alice's server fetched Bob's key from his mail destination itself (200 from e2e-keyserve)"
 printf 'Hello Alice.\n' > "$BODY"
 out=$(flow_send bob alice@alice.i2p "reply from bob" "$BODY")
 like "$out" '<- *250 2\.0\.0' "Bob replies"
 flow_until 60 arrived alice "reply from bob"
-ok $? "... Alice has it: her server verified bob@bob.i2p against the key Bob's destination serves" || show alice samaccept 30
+ok $? "... Alice has it: her server verified bob@bob.i2p against the key Bob's destination serves" || flow_show alice samaccept 30
 
 like "$(header "$(grep -l -x "Subject: no website" "$B"/mail/bob/new/* "$B"/mail/bob/cur/* 2>/dev/null | head -1)")" \
 	'^X-Spam-Status: No, score=-?[0-9.]+ required=[0-9.]+ filter=spamc' "... scored by spamd on the way in: X-Spam-Status: No"
@@ -128,7 +127,7 @@ out=$(flow_send alice bob@bob.i2p "spam for bob" "$BODY")
 like "$out" '<- *250 2\.0\.0' "Alice's server takes GTUBE from her own client (her side scans nothing)"
 bounced() { grep -l -q -F '554 5.7.1 message refused as spam' "$(flow_home_of alice)"/mail/alice/new/* 2>/dev/null; }
 flow_until 90 bounced
-ok $? "Bob's server refused it before the 250 (554 5.7.1): Alice got a bounce saying so" || { show alice runner; show bob samaccept; }
+ok $? "Bob's server refused it before the 250 (554 5.7.1): Alice got a bounce saying so" || { flow_show alice runner; flow_show bob samaccept; }
 arrived bob "spam for bob"
 ok $((! $?)) "... and nothing of it is in Bob's Maildir"
 like "$(cat "$B"/log/samaccept/current)" 'result=refused_spam' "... Bob's log says refused_spam"
@@ -140,7 +139,7 @@ like "$out" '<- *250 2\.0\.0' "Bob submits to joe@example.com"
 out=$(flow_send bob friend@mail.i2p "to mail.i2p" "$BODY")
 like "$out" '<- *250 2\.0\.0' "... and to friend@mail.i2p"
 flow_until 90 eval '[ "$(grep -c " data " "$PD/log" 2>/dev/null)" -ge 2 ]'
-ok $? "Postman's SMTP stand-in got both" || { show bob runner 30; cat "$PD/log" | sed 's/^/#   /'; }
+ok $? "Postman's SMTP stand-in got both" || { flow_show bob runner 30; cat "$PD/log" | sed 's/^/#   /'; }
 like "$(cat "$PD/log")" 'auth PLAIN bob s3cret words ok' "... after AUTH with Bob's HOME/auth login"
 like "$(cat "$PD/log")" 'rcpt <joe@example\.com>' "... one for joe@example.com"
 like "$(cat "$PD/log")" 'rcpt <friend@mail\.i2p>' "... one for friend@mail.i2p"
@@ -148,7 +147,7 @@ like "$(cat "$PD/log")" "peer $(cat "$KEYS/$(flow_site_key bob).b32")" "... from
 
 # ---- mail.i2p, receiving: the popfetch service ----
 flow_until 90 eval 'arrived bob "from mail.i2p one" && arrived bob "from the clearnet"'
-ok $? "the popfetch service fetched Bob's mail.i2p mailbox into his Maildir" || { show bob popfetch 30; show bob runner; }
+ok $? "the popfetch service fetched Bob's mail.i2p mailbox into his Maildir" || { flow_show bob popfetch 30; flow_show bob runner; }
 OUT=$D/pop; mkdir -p "$OUT"
 flow_pop bob "$OUT" > "$D/pop.list"
 ok $? "Bob's mail client (poplib) fetches from e2e-pop3d"
