@@ -36,39 +36,24 @@ for p in e2e-setup e2e-passwd e2e-keygen e2e-smtpd e2e-queue e2e-scrub e2e-runne
 	e2e-remote e2e-resolve e2e-verify e2e-samaccept e2e-pop3d; do
 	[ -x "$TOP/bin/$p" ] || { echo "Bail out! bin/$p is not built (run make)"; exit 1; }
 done
-missing=""
-for c in i2pd busybox swaks s6-svscan s6-svscanctl s6-svc s6-svwait s6-log s6-envdir execlineb tcpserver cc; do
-	command -v "$c" >/dev/null || missing="$missing $c"
-done
-if [ -n "$missing" ]; then
-	ok 1 "every tool of the flow is installed (missing:$missing; run make deps)"
-	done_testing
-	exit
-fi
-
 . "$TOP/tests/flow/sites.sh"
+flow_tools execlineb
 T0=$(flow_now_ms)
-since() { echo $(($(flow_now_ms) - $1)); }
-until_ok() { flow_until "$@"; }
-# show NAME SERVICE [N]: the last lines of a service's log, as diagnostics
-show() { diag "--- $1/$2 log:"; tail -n "${3:-15}" "$(flow_log "$1" "$2")" 2>/dev/null | sed 's/^/#   /'; }
-logof() { cat "$(flow_log "$1" "$2")" 2>/dev/null; }
 # logcount NAME SERVICE REGEX: matching lines in the log so far
 logcount() { grep -Ec -- "$3" "$(flow_log "$1" "$2")" 2>/dev/null; }
-# more NAME SERVICE REGEX N: more than N such lines (a condition for until_ok)
+# more NAME SERVICE REGEX N: more than N such lines (a condition for flow_until)
 more() { [ "$(logcount "$1" "$2" "$3")" -gt "$4" ]; }
 loglines() { wc -l <"$(flow_log "$1" "$2")" 2>/dev/null || echo 0; }
 # newid NAME LINES SENDER: the queue id of the first message from SENDER
 # that NAME's runner took in after line LINES of its log (waits 30 s)
 newid_after() { tail -n +"$(($2 + 1))" "$(flow_log "$1" runner)" | sed -n "s/.*e2e-runner: new id=\([^ ]*\) sender=$3 .*/\1/p" | head -1; }
 has_newid() { [ -n "$(newid_after "$@")" ]; }
-newid() { until_ok 30 has_newid "$@" && newid_after "$@"; }
+newid() { flow_until 30 has_newid "$@" && newid_after "$@"; }
 # exited111 SERVICEDIR: s6 saw the service exit 111 (it is down, in its finish)
 exited111() { [ "$(s6-svstat -o up,exitcode "$1" 2>/dev/null)" = "false 111" ]; }
 # restarted SERVICEDIR OLDPID: up again, with another pid
 restarted() { local s; s=$(s6-svstat -o up,pid "$1" 2>/dev/null); [ "${s%% *}" = true ] && [ "${s#* }" != "$2" ]; }
 samtool() { "$FLOW_PY" "$TOP/tests/i2p/samtool.py" "$@"; }
-smtpsam() { "$FLOW_PY" "$TOP/tests/flow/smtpsam.py" "$@"; }
 # eml DIR SUBJECT: the fetched message with that subject
 eml() { grep -l -F -x -- "Subject: $2" "$1"/*.eml 2>/dev/null | head -1; }
 header() { sed -n '/^$/q;p' "$1"; }
@@ -98,7 +83,7 @@ is "$(cat "$A/b32") $(cat "$B/b32")" "$ALICE_B32 $BOB_B32" "b32 files as e2e-key
 
 t=$(flow_now_ms)
 flow_launch
-ok $? "private I2P network launched: SAM answers on routers A and B ($(since "$t") ms)" || {
+ok $? "private I2P network launched: SAM answers on routers A and B ($(flow_since "$t") ms)" || {
 	sed 's/^/# /' "$FLOW_DIR/net.log"
 	done_testing
 	exit
@@ -110,10 +95,10 @@ flow_bg "$FLOW_PY" "$TOP/tests/i2p/samtool.py" --timeout 90 session "$SAM_A" mal
 flow_up alice
 flow_up bob
 flow_wait_net
-ok $? "the network is ready ($(since "$T0") ms since start)" || sed 's/^/# /' "$FLOW_DIR/net.log"
+ok $? "the network is ready ($(flow_since "$T0") ms since start)" || sed 's/^/# /' "$FLOW_DIR/net.log"
 flow_ready alice 90 && flow_ready bob 90
-ok $? "both s6 trees: smtpd, pop3d, runner up; samaccept ready (SAM sessions up) ($(since "$T0") ms since start)" || {
-	show alice samaccept; show bob samaccept
+ok $? "both s6 trees: smtpd, pop3d, runner up; samaccept ready (SAM sessions up) ($(flow_since "$T0") ms since start)" || {
+	flow_show alice samaccept; flow_show bob samaccept
 }
 diag "sessions: alice $(grep -o 'ms=[0-9]*' "$(flow_log alice samaccept)" | head -1), bob $(grep -o 'ms=[0-9]*' "$(flow_log bob samaccept)" | head -1) in SESSION CREATE"
 
@@ -125,8 +110,8 @@ out=$(flow_send alice bob@bob.i2p "flow a: hello bob" "$W/body-a")
 printf '%s\n' "$out" >"$W/swaks-a"
 like "$out" '<[-~]  250 2\.0\.0 ok' "(a) swaks with AUTH PLAIN to Alice's smtpd: bob@bob.i2p accepted"
 flow_wait_count bob 1 60
-ok $? "(a) the message is in Bob's Maildir ($(since "$t") ms after submission, lookups included)" || {
-	show alice runner; show bob samaccept; show bob runner
+ok $? "(a) the message is in Bob's Maildir ($(flow_since "$t") ms after submission, lookups included)" || {
+	flow_show alice runner; flow_show bob samaccept; flow_show bob runner
 }
 flow_pop bob "$W/pop-bob" >"$W/pop-bob.out" 2>&1
 ok $? "(a) Bob's POP3 client (poplib) fetches" || sed 's/^/# /' "$W/pop-bob.out"
@@ -138,9 +123,9 @@ H=$(header "$MA")
 like "$H" "^Authentication-Results: bob\.i2p; e2e=pass smtp\.mailfrom=alice@alice\.i2p$" "(a) Authentication-Results: bob.i2p; e2e=pass smtp.mailfrom=alice@alice.i2p"
 like "$H" "^Received: from alice\.i2p \($ALICE_B32\)" "(a) Bob's Received line names Alice's mail destination"
 unlike "$H" '127\.0\.0\.1|X-Mailer|localhost' "(a) nothing of Alice's machine in the header (no client address, no X-Mailer)"
-like "$(logof alice runner)" "e2e-resolve: host=bob\.i2p result=found via=network dest=$BOB_B32" \
+like "$(flow_logof alice runner)" "e2e-resolve: host=bob\.i2p result=found via=network dest=$BOB_B32" \
 	"(a) Alice's side fetched http://bob.i2p/.well-known/i2pmail.key over I2P"
-like "$(logof bob samaccept)" "e2e-verify: from=alice@alice\.i2p peer=$ALICE_B32 result=pass" \
+like "$(flow_logof bob samaccept)" "e2e-verify: from=alice@alice\.i2p peer=$ALICE_B32 result=pass" \
 	"(a) Bob's side verified the sender against alice.i2p's published key"
 MIDA=$(sed -n 's/^Message-I[dD]: *//p' <<<"$H" | head -1)
 diag "the hops of (a):"
@@ -155,7 +140,7 @@ out=$(flow_send bob alice@alice.i2p "Re: flow a: hello bob" "$W/body-b" --header
 printf '%s\n' "$out" >"$W/swaks-b"
 like "$out" '<[-~]  250 2\.0\.0 ok' "(b) Bob's reply accepted by Bob's smtpd"
 flow_wait_count alice 1 60
-ok $? "(b) the reply is in Alice's Maildir ($(since "$t") ms)" || { show bob runner; show alice samaccept; }
+ok $? "(b) the reply is in Alice's Maildir ($(flow_since "$t") ms)" || { flow_show bob runner; flow_show alice samaccept; }
 flow_pop alice "$W/pop-alice" >"$W/pop-alice.out" 2>&1
 MB=$(eml "$W/pop-alice" "Re: flow a: hello bob")
 [ -n "$MB" ]; ok $? "(b) Alice's POP3 client fetches it"
@@ -174,17 +159,17 @@ NB=$(flow_count bob) NA=$(flow_count alice)
 is "$NB" 8 "Bob has 8 messages"
 
 # ---- (d) a third destination claims to be alice@alice.i2p ----
-until_ok 60 test -s "$W/mallory.pub"
+flow_until 60 test -s "$W/mallory.pub"
 ok $? "a third destination's SAM session on router A (a transient key)" || sed 's/^/# /' "$W/mallory.err"
 MAL_B32=$(samtool b32 "$(cat "$W/mallory.pub")" 2>/dev/null)
 runner_new=$(logcount bob runner ' new id=')
-out=$(smtpsam "$SAM_A" mallory "$BOB_B32" "EHLO mallory" "MAIL FROM:<alice@alice.i2p>" "RSET" \
+out=$(samtool talk "$SAM_A" mallory "$BOB_B32" "EHLO mallory" "MAIL FROM:<alice@alice.i2p>" "RSET" \
 	"MAIL FROM:<mallory@$MAL_B32>" "RCPT TO:<someone@else.i2p>" "RCPT TO:<alice@alice.i2p>" \
 	"RCPT TO:<postmaster@$ALICE_B32>" "DATA" "QUIT" 2>&1)
 printf '%s\n' "$out" >"$W/mallory.smtp"
 like "$out" '^S: 220 ' "(d) the third destination reaches Bob's mail server over I2P"
 like "$(grep -A1 '^C: MAIL FROM:<alice@alice.i2p>' <<<"$out")" 'S: 550 5\.7\.1' "(d) MAIL FROM:<alice@alice.i2p> from another destination: 550 5.7.1"
-like "$(logof bob samaccept)" "e2e-verify: from=alice@alice\.i2p peer=$MAL_B32 result=fail published=$ALICE_B32" \
+like "$(flow_logof bob samaccept)" "e2e-verify: from=alice@alice\.i2p peer=$MAL_B32 result=fail published=$ALICE_B32" \
 	"(d) ... logged by e2e-verify: the peer is not alice.i2p's published server"
 like "$(grep -A1 "^C: MAIL FROM:<mallory@" <<<"$out")" 'S: 250 ' "(d) its own b32 address as sender: 250 (verified by its b32)"
 like "$(grep -A1 '^C: RCPT TO:<someone@else.i2p>' <<<"$out")" 'S: 550 5\.7\.1' "(d) RCPT TO:<someone@else.i2p>: 550 5.7.1"
@@ -206,9 +191,9 @@ lines=$(loglines alice runner)
 out=$(flow_send alice bob@bob.i2p "flow f: while bob is down" "$W/body-f")
 like "$out" '<[-~]  250 2\.0\.0 ok' "(f) Alice's message accepted by her smtpd"
 ID=$(newid alice "$lines" alice@alice.i2p)
-until_ok 40 grep -q "delivery id=$ID rcpt=bob@bob.i2p result=defer" "$(flow_log alice runner)"
+flow_until 40 grep -q "delivery id=$ID rcpt=bob@bob.i2p result=defer" "$(flow_log alice runner)"
 ok $? "(f) Alice's runner defers it (queue id $ID): $(grep -o "delivery id=$ID rcpt=bob@bob.i2p result=defer reason=.*" "$(flow_log alice runner)" | head -1 | cut -d'"' -f2)" ||
-	show alice runner
+	flow_show alice runner
 [ -e "$A/queue/mess/$ID" ]; ok $? "(f) it waits in Alice's queue"
 is "$(flow_count bob)" "$NB" "(f) Bob has nothing new"
 # Router A crashes (SIGKILL) and comes back; Bob's server comes back meanwhile.
@@ -217,19 +202,19 @@ t=$(flow_now_ms)
 flow_router_restart A
 ok $? "(f) router A killed (SIGKILL) and started again"
 s6-svc -u "$B/service/samaccept"
-until_ok 10 exited111 "$A/service/samaccept"
-ok $? "(f) Alice's e2e-samaccept exits 111 when its router goes (s6-svstat: down, exit code 111)" || show alice samaccept
-like "$(logof alice samaccept)" "e2e-samaccept: session lost: " "(f) ... logged: $(grep -o 'session lost: .*' "$(flow_log alice samaccept)" | tail -1)"
-until_ok 90 more alice samaccept 'e2e-samaccept: session id=' "$sessions"
-ok $? "(f) the supervisor starts it again until the router answers: a new session ($(since "$t") ms after the crash)" ||
-	show alice samaccept 30
+flow_until 10 exited111 "$A/service/samaccept"
+ok $? "(f) Alice's e2e-samaccept exits 111 when its router goes (s6-svstat: down, exit code 111)" || flow_show alice samaccept
+like "$(flow_logof alice samaccept)" "e2e-samaccept: session lost: " "(f) ... logged: $(grep -o 'session lost: .*' "$(flow_log alice samaccept)" | tail -1)"
+flow_until 90 more alice samaccept 'e2e-samaccept: session id=' "$sessions"
+ok $? "(f) the supervisor starts it again until the router answers: a new session ($(flow_since "$t") ms after the crash)" ||
+	flow_show alice samaccept 30
 flow_ready alice 30 && flow_ready bob 60
-ok $? "(f) both trees ready again" || { show alice samaccept; show bob samaccept; }
+ok $? "(f) both trees ready again" || { flow_show alice samaccept; flow_show bob samaccept; }
 flow_wait_count bob $((NB + 1)) 90
-ok $? "(f) the queued message arrives once Bob's server is back ($(since "$t") ms after the crash)" || {
-	show alice runner 30; show bob samaccept
+ok $? "(f) the queued message arrives once Bob's server is back ($(flow_since "$t") ms after the crash)" || {
+	flow_show alice runner 30; flow_show bob samaccept
 }
-until_ok 10 empty_queue alice
+flow_until 10 empty_queue alice
 ok $? "(f) Alice's queue is empty"
 sleep 2
 is "$(flow_count bob)" "$((NB + 1))" "(f) ... delivered exactly once"
@@ -239,12 +224,12 @@ printf 'Alice, back again.\n' >"$W/body-f2"
 t=$(flow_now_ms)
 out=$(flow_send bob alice@alice.i2p "flow f: after the restart" "$W/body-f2")
 flow_wait_count alice $((NA + 1)) 60
-ok $? "(f) mail flows to the restarted router: Bob -> Alice ($(since "$t") ms)" || { show bob runner; show alice samaccept; }
+ok $? "(f) mail flows to the restarted router: Bob -> Alice ($(flow_since "$t") ms)" || { flow_show bob runner; flow_show alice samaccept; }
 NA=$((NA + 1))
 t=$(flow_now_ms)
 out=$(flow_send alice bob@bob.i2p "flow f: from the restarted router" "$W/body-f2")
 flow_wait_count bob $((NB + 1)) 60
-ok $? "(f) ... and from it: Alice -> Bob ($(since "$t") ms)" || show alice runner
+ok $? "(f) ... and from it: Alice -> Bob ($(flow_since "$t") ms)" || flow_show alice runner
 NB=$((NB + 1))
 
 # ---- (e) Bob's eepsite down ----
@@ -259,9 +244,9 @@ ok $? "(e) Bob's web server stopped (the eepsite is down; cache entry expired)"
 t=$(flow_now_ms)
 out=$(flow_send alice bob@bob.i2p "flow e: stale cache" "$W/body-f2")
 flow_wait_count bob $((NB + 1)) 60
-ok $? "(e) delivered from the stale cached key ($(since "$t") ms)" || show alice runner
+ok $? "(e) delivered from the stale cached key ($(flow_since "$t") ms)" || flow_show alice runner
 NB=$((NB + 1))
-like "$(logof alice runner)" "e2e-resolve: warning: host=bob\.i2p result=found via=stale dest=$BOB_B32" \
+like "$(flow_logof alice runner)" "e2e-resolve: warning: host=bob\.i2p result=found via=stale dest=$BOB_B32" \
 	"(e) ... e2e-resolve warned: via=stale"
 
 # (c) a b32 domain needs no website: Bob's site is down, no cache entry
@@ -270,7 +255,7 @@ t=$(flow_now_ms)
 out=$(flow_send alice "bob@$BOB_B32" "flow c: to the b32" "$W/body-f2")
 like "$out" '<[-~]  250 2\.0\.0 ok' "(c) bob@<bob's b32>.b32.i2p accepted by Alice's smtpd"
 flow_wait_count bob $((NB + 1)) 60
-ok $? "(c) it arrives without any website (site down, no cache) ($(since "$t") ms)" || show alice runner
+ok $? "(c) it arrives without any website (site down, no cache) ($(flow_since "$t") ms)" || flow_show alice runner
 NB=$((NB + 1))
 [ ! -e "$C" ]; ok $? "(c) ... and nothing was fetched for bob.i2p"
 flow_pop bob "$W/pop-bob2" >/dev/null 2>&1
@@ -281,14 +266,14 @@ flow_set alice E2E_WARN 3
 flow_set alice E2E_LIFETIME 20
 pid=$(s6-svstat -o pid "$A/service/runner")
 s6-svc -r "$A/service/runner"
-until_ok 70 restarted "$A/service/runner" "$pid" && s6-svwait -U -t 10000 "$A/service/runner"
+flow_until 70 restarted "$A/service/runner" "$pid" && s6-svwait -U -t 10000 "$A/service/runner"
 ok $? "(e) Alice's runner restarted (s6-svc -r) with E2E_WARN=3 and E2E_LIFETIME=20"
 t=$(flow_now_ms)
 out=$(flow_send alice bob@bob.i2p "flow e: nobody home" "$W/body-f2")
 flow_wait_count alice $((NA + 1)) 30
-ok $? "(e) no cache and no site: the message waits, and a delay notice reaches Alice ($(since "$t") ms)" || show alice runner 30
+ok $? "(e) no cache and no site: the message waits, and a delay notice reaches Alice ($(flow_since "$t") ms)" || flow_show alice runner 30
 flow_wait_count alice $((NA + 2)) 45
-ok $? "(e) ... then a bounce, after E2E_LIFETIME ($(since "$t") ms)" || show alice runner 30
+ok $? "(e) ... then a bounce, after E2E_LIFETIME ($(flow_since "$t") ms)" || flow_show alice runner 30
 flow_pop alice "$W/pop-alice2" >/dev/null 2>&1
 NOTICE=$(grep -l '^Action: delayed' "$W"/pop-alice2/*.eml | head -1)
 BOUNCE=$(grep -l '^Action: failed' "$W"/pop-alice2/*.eml | head -1)
@@ -299,7 +284,7 @@ ok $? "(e) the bounce: Undelivered Mail, Action: failed for bob@bob.i2p"
 like "$(grep -i '^Diagnostic-Code:' "$BOUNCE" 2>/dev/null)" 'bob\.i2p' "(e) ... with the resolver's reason: $(grep -i '^Diagnostic-Code:' "$BOUNCE" 2>/dev/null | cut -c1-120)"
 grep -q 'Subject: flow e: nobody home' "$BOUNCE" 2>/dev/null
 ok $? "(e) ... and the returned header names the message"
-until_ok 10 empty_queue alice
+flow_until 10 empty_queue alice
 ok $? "(e) Alice's queue is empty after the bounce"
 is "$(flow_count bob)" "$NB" "(e) Bob never got it"
 
@@ -310,5 +295,5 @@ unlike "$(cat "$A"/log/*/current "$B"/log/*/current)" 'AddressSanitizer|runtime 
 flow_stop_all
 left=$(pgrep -af -- "$T_TMP")
 is "$left" "" "everything stopped: no process left of this test"
-diag "total $(since "$T0") ms; submission-to-Maildir median ${MEDIAN:-?} ms"
+diag "total $(flow_since "$T0") ms; submission-to-Maildir median ${MEDIAN:-?} ms"
 done_testing

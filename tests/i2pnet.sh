@@ -5,6 +5,8 @@
 # Usage:
 #   tests/i2pnet.sh site   DIR NAME KEY WEBROOT ROUTER   declare an eepsite
 #   tests/i2pnet.sh host   DIR NAME KEY                  declare a host name
+#   tests/i2pnet.sh tunnel DIR ROUTER NAME TYPE PORT [DESTINATION]
+#                                                        declare a client-side tunnel
 #   tests/i2pnet.sh start  DIR     start; return when the network is ready
 #   tests/i2pnet.sh launch DIR     start; return as soon as SAM answers
 #   tests/i2pnet.sh wait   DIR     after launch: wait until ready
@@ -32,6 +34,13 @@
 #              the start). NAME (e.g. bob.i2p) goes into every hosts.txt.
 #   DIR/hosts  NAME KEY                 more hosts.txt names, e.g. for a mail
 #              server's own destination (nothing is started for them).
+# `tunnel` writes DIR/ROUTER/tunnels.d/NAME.conf (ROUTER A or B), read by
+# the router when it starts: an i2pd tunnel [NAME] of TYPE client (a local
+# port that leads to DESTINATION, a b32 address or a hosts.txt name) or
+# httpproxy (an HTTP proxy into I2P), listening on 127.0.0.1:PORT, with the
+# network's settings ($SAM_OPTIONS below). All the tunnels declared on one
+# router share one transient client destination (keys = transient-clients),
+# as the programs of one user behind their own router would.
 # KEY is the name of a test key in tests/i2p/keys/ (ed25519-1, ed25519-2,
 # ...; $E2E_TEST_KEYDIR overrides that directory), or a file holding a
 # private blob (I2P base64 text, as SAM gives it, or raw binary) or, in
@@ -231,6 +240,29 @@ status_net() {
 		fi
 	done <"$DIR/pids"
 	return $bad
+}
+
+# tunnel_section NAME TYPE KEYS QUANTITY [KEY=VALUE...]: one section of an
+# i2pd tunnels file on stdout, with the settings of $SAM_OPTIONS (0-hop
+# tunnels, the lease set types) but QUANTITY tunnels each way.
+tunnel_section() {
+	local kv
+	printf '[%s]\ntype = %s\nkeys = %s\n' "$1" "$2" "$3"
+	# shellcheck disable=SC2086   # the options are words
+	for kv in "${@:5}" $SAM_OPTIONS; do
+		case $kv in *.quantity=*) kv=${kv%%=*}=$4 ;; esac
+		printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
+	done
+	echo
+}
+
+# write_tunnel ROUTER NAME TYPE PORT [DESTINATION]: see `tunnel` above.
+write_tunnel() {
+	local dest=()
+	[ -n "${5:-}" ] && dest=("destination=$5")
+	mkdir -p "$DIR/$1/tunnels.d"
+	tunnel_section "$2" "$3" transient-clients 2 address=127.0.0.1 "port=$4" "${dest[@]}" \
+		>"$DIR/$1/tunnels.d/$2.conf"
 }
 
 # write_conf ROUTER NTCP2PORT SAMPORT(0: no SAM) FLOODFILL(true|false)
@@ -557,21 +589,8 @@ launch_net() {
 		i=$((i + 1))
 		webport=$((PORTBASE + 29 + i))
 		samtool binkey "$key" "$DIR/$router/site-$i.dat"
-		cat >>"$DIR/$router/tunnels.conf" <<EOF
-[$name]
-type = http
-host = 127.0.0.1
-port = $webport
-keys = site-$i.dat
-hostoverride = $name
-enableuniquelocal = false
-inbound.length = 0
-outbound.length = 0
-inbound.quantity = 2
-outbound.quantity = 2
-i2cp.leaseSetEncType = 4,0
-
-EOF
+		tunnel_section "$name" http "site-$i.dat" 2 host=127.0.0.1 "port=$webport" \
+			"hostoverride=$name" enableuniquelocal=false >>"$DIR/$router/tunnels.conf"
 		spawn "httpd-$i" "$DIR/web-$i.log" busybox httpd -f -vv -p "127.0.0.1:$webport" -h "$webroot"
 		eval "SITE_$i=\$name SITE_${i}_ROUTER=\$router WEB_$i=127.0.0.1:\$webport"
 		eval "SITE_${i}_B32=\$(samtool b32 \"\$key\")"
@@ -582,20 +601,8 @@ EOF
 	mkdir -p "$DIR/probe"
 	echo "i2pnet probe $$" >"$DIR/probe/probe.txt"
 	spawn probe-httpd "$DIR/probe.log" busybox httpd -f -p "127.0.0.1:$PROBE_WEB" -h "$DIR/probe"
-	cat >>"$DIR/B/tunnels.conf" <<EOF
-[i2pnet-probe]
-type = http
-host = 127.0.0.1
-port = $PROBE_WEB
-keys = probe.dat
-enableuniquelocal = false
-inbound.length = 0
-outbound.length = 0
-inbound.quantity = 1
-outbound.quantity = 1
-i2cp.leaseSetEncType = 4,0
-
-EOF
+	tunnel_section i2pnet-probe http probe.dat 1 host=127.0.0.1 "port=$PROBE_WEB" \
+		enableuniquelocal=false >>"$DIR/B/tunnels.conf"
 
 	# Start order F, S, B, A; each router starts knowing only the routers
 	# before it (see seed() and settle() above).
@@ -620,20 +627,8 @@ EOF
 	wait_for 20 "router B's NTCP2 port" listening "$NTCP2_B"
 	wait_for 20 "the probe's key on router B" test -s "$DIR/B/probe.dat"
 	sleep 0.1   # let i2pd finish writing the key file
-	cat >>"$DIR/A/tunnels.conf" <<EOF
-[i2pnet-probe]
-type = client
-address = 127.0.0.1
-port = $PROBE_CLIENT
-destination = $(samtool b32 "$DIR/B/probe.dat")
-keys = transient-probe
-inbound.length = 0
-outbound.length = 0
-inbound.quantity = 1
-outbound.quantity = 1
-i2cp.leaseSetEncType = 4,0
-
-EOF
+	tunnel_section i2pnet-probe client transient-probe 1 address=127.0.0.1 "port=$PROBE_CLIENT" \
+		"destination=$(samtool b32 "$DIR/B/probe.dat")" >>"$DIR/A/tunnels.conf"
 	seed F A
 	seed B A
 	say "starting A"
@@ -755,6 +750,12 @@ host)
 	[ -d "$DIR" ] || die "$DIR: no such directory"
 	[ ! -s "$DIR/pids" ] || die "$DIR: declare hosts before start"
 	printf '%s %s\n' "$1" "$2" >>"$DIR/hosts" ;;
+tunnel)
+	[ $# -eq 4 ] || [ $# -eq 5 ] || usage
+	case $1:$3:$# in [AB]:client:5 | [AB]:httpproxy:4) ;; *) usage ;; esac
+	[ -d "$DIR" ] || die "$DIR: no such directory"
+	[ ! -s "$DIR/pids" ] || die "$DIR: declare tunnels before start"
+	write_tunnel "$@" ;;
 *)
 	usage ;;
 esac

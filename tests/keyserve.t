@@ -96,14 +96,14 @@ for m in POST PUT DELETE OPTIONS; do
 	like "$R" '^HTTP/1\.1 405 Method Not Allowed' "$m of the key: 405"
 done
 like "$R" 'Allow: GET, HEAD' "... Allow: GET, HEAD"
-R=$(get 'GET /.well-known/i2pmail.key\r\n\r\n')
-like "$R" '^HTTP/1\.1 400 Bad Request' "no version (HTTP/0.9): 400"
-R=$(get 'GET /.well-known/i2pmail.key HTTP/2.0\r\n\r\n')
-like "$R" '^HTTP/1\.1 400 Bad Request' "HTTP/2.0: 400"
-R=$(get 'GET  /.well-known/i2pmail.key HTTP/1.1\r\n\r\n')
-like "$R" '^HTTP/1\.1 400 Bad Request' "two spaces: 400"
-R=$(get "GET /$(printf 'a%.0s' $(seq 5000)) HTTP/1.1\r\n\r\n")
-like "$R" '^HTTP/1\.1 431 ' "a request head over 4 KiB: 431"
+# REQUEST|STATUS LINE|NAME: requests refused as not HTTP/1.x or too long
+for t in 'GET /.well-known/i2pmail.key\r\n\r\n|400 Bad Request|no version (HTTP/0.9)' \
+	'GET /.well-known/i2pmail.key HTTP/2.0\r\n\r\n|400 Bad Request|HTTP/2.0' \
+	'GET  /.well-known/i2pmail.key HTTP/1.1\r\n\r\n|400 Bad Request|two spaces' \
+	"GET /$(printf 'a%.0s' $(seq 5000)) HTTP/1.1\r\n\r\n|431 |a request head over 4 KiB"; do
+	IFS='|' read -r req status name <<<"$t"
+	like "$(get "$req")" "^HTTP/1\.1 $status" "$name: ${status%% *}"
+done
 unlike "$(cat "$T_TMP/serve.log")" 'PROG-RAN' "PROG never ran for an HTTP request"
 like "$(cat "$T_TMP/serve.log")" 'status=431' "... logged"
 

@@ -28,6 +28,21 @@ unlike() {
 }
 diag() { echo "# $*"; }
 done_testing() { echo "1..$T_N"; [ "$T_FAIL" = 0 ]; }
+# tap_py SCRIPT ARG...: a Python helper that prints "ok NAME" / "not ok NAME"
+# (tests/checks.py); each such line is a test, any other a diagnostic; then
+# a test that it exited 0 within 120 s ("SCRIPT ARG ran to the end").
+tap_py() {
+  local out rc line
+  out=$(timeout 120 python3 "$@" 2>&1); rc=$?
+  while IFS= read -r line; do
+    case $line in
+      "ok "*) ok 0 "${line#ok }" ;;
+      "not ok "*) ok 1 "${line#not ok }" ;;
+      *) diag "$line" ;;
+    esac
+  done <<<"$out"
+  ok $rc "$(basename "$1") $2 ran to the end"
+}
 
 # A scratch directory removed at exit; processes registered with
 # `bg_pid PID` are killed (by PID) at exit too, also on failure.

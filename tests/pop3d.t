@@ -28,18 +28,7 @@ sess() {
 # The first word of each reply line after the greeting (of the first N lines).
 words() { printf '%s\n' "$OUT" | sed 1d | head -n "${1:-9999}" | cut -d' ' -f1 | tr '\n' ' '; }
 # py_checks ARGS...: pop3.py prints "ok NAME" / "not ok NAME"; each is a test.
-py_checks() {
-  local out rc line
-  out=$(python3 "$P" "$@" 2>&1); rc=$?
-  while IFS= read -r line; do
-    case $line in
-      "ok "*) ok 0 "${line#ok }" ;;
-      "not ok "*) ok 1 "${line#not ok }" ;;
-      *) diag "$line" ;;
-    esac
-  done <<<"$out"
-  ok $rc "pop3.py $1 ran to the end"
-}
+py_checks() { tap_py "$P" "$@"; }
 login=("USER alice" "PASS s3cret pass")
 
 # ---- AUTHORIZATION state ----

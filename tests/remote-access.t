@@ -14,7 +14,7 @@
 # (fixed keys, tests/remoteaccess/*.priv, so that the client tunnels can be
 # written before the routers start); bob.i2p's home on router B receives.
 # The mail client sits behind router B, as on a laptop with its own router:
-# i2pd client tunnels (B's tunnels.d/, read at its start) give local ports
+# i2pd client tunnels (tests/i2pnet.sh tunnel, read at its start) give local ports
 # for the submission destination, the POP3 destination and, for contrast,
 # alice.i2p's public mail destination. Real clients through them: swaks
 # (AUTH PLAIN), Python's poplib, and a scripted conversation for exact
@@ -141,24 +141,9 @@ if [ "${E2E_TEST_NOI2P:-0}" = 1 ]; then
 	done_testing
 	exit
 fi
-missing=""
-for c in i2pd busybox swaks s6-svscan s6-svscanctl s6-svc s6-svwait s6-log s6-envdir tcpserver cc; do
-	command -v "$c" >/dev/null || missing="$missing $c"
-done
-if [ -n "$missing" ]; then
-	ok 1 "every tool of the I2P part is installed (missing:$missing; run make deps)"
-	done_testing
-	exit
-fi
 . "$TOP/tests/flow/sites.sh"
+flow_tools
 T0=$(flow_now_ms)
-since() { echo $(($(flow_now_ms) - $1)); }
-until_ok() {
-	local end=$(($(flow_now_ms) + $1 * 1000)); shift
-	until "$@"; do [ "$(flow_now_ms)" -ge "$end" ] && return 1; sleep 0.2; done
-}
-show() { diag "--- $1/$2 log:"; tail -n "${3:-15}" "$(flow_log "$1" "$2")" 2>/dev/null | sed 's/^/#   /'; }
-logof() { cat "$(flow_log "$1" "$2")" 2>/dev/null; }
 FLOW_WATCHPID=$$
 trap 'flow_stop_all; t_cleanup' EXIT
 W=$T_TMP/w
@@ -188,28 +173,13 @@ ok $? "three destinations: the private ones are not the public one, and nothing 
 # The mail client's router is B: client tunnels to the two private
 # destinations and to the public one (one client destination for all).
 P_SUB=$(flow_port) P_POP=$(flow_port) P_PUB=$(flow_port)
-mkdir -p "$FLOW_NET/B/tunnels.d"
-for t in "submission $P_SUB $SUB_B32" "pop3 $P_POP $POP_B32" "public $P_PUB $ALICE_B32"; do
-	# shellcheck disable=SC2086   # the three words
-	set -- $t
-	cat <<EOF
-[mua-$1]
-type = client
-address = 127.0.0.1
-port = $2
-destination = $3
-keys = transient-mua
-inbound.length = 0
-outbound.length = 0
-inbound.quantity = 2
-outbound.quantity = 2
-i2cp.leaseSetEncType = 4,0
-
-EOF
-done >"$FLOW_NET/B/tunnels.d/mua.conf"
+"$FLOW_I2PNET" tunnel "$FLOW_NET" B mua-submission client "$P_SUB" "$SUB_B32" &&
+	"$FLOW_I2PNET" tunnel "$FLOW_NET" B mua-pop3 client "$P_POP" "$POP_B32" &&
+	"$FLOW_I2PNET" tunnel "$FLOW_NET" B mua-public client "$P_PUB" "$ALICE_B32" ||
+	{ echo "Bail out! cannot declare the client tunnels"; exit 1; }
 
 flow_launch
-ok $? "private I2P network launched ($(since "$T0") ms)" || { sed 's/^/# /' "$FLOW_DIR/net.log"; done_testing; exit; }
+ok $? "private I2P network launched ($(flow_since "$T0") ms)" || { sed 's/^/# /' "$FLOW_DIR/net.log"; done_testing; exit; }
 # the documented way to make a private key: e2e-keygen with E2E_HOME set to its directory
 mkdir -m 700 "$W/newkey"
 s6-envdir "$A/env" env E2E_HOME="$W/newkey" e2e-keygen >"$W/newkey.out" 2>>"$W/keygen.log" &&
@@ -218,14 +188,14 @@ ok $? "e2e-keygen with E2E_HOME=DIR makes a fresh key and its b32 in DIR" || sed
 flow_up alice
 flow_up bob
 flow_wait_net
-ok $? "the network is ready ($(since "$T0") ms)" || sed 's/^/# /' "$FLOW_DIR/net.log"
+ok $? "the network is ready ($(flow_since "$T0") ms)" || sed 's/^/# /' "$FLOW_DIR/net.log"
 flow_ready alice 90 && flow_ready bob 90 &&
 	s6-svwait -U -t 90000 "$A/service/remote-smtp" "$A/service/remote-pop3"
-ok $? "both trees ready; alice's remote-smtp and remote-pop3 sessions up ($(since "$T0") ms)" || {
-	show alice remote-smtp; show alice remote-pop3; show alice samaccept
+ok $? "both trees ready; alice's remote-smtp and remote-pop3 sessions up ($(flow_since "$T0") ms)" || {
+	flow_show alice remote-smtp; flow_show alice remote-pop3; flow_show alice samaccept
 }
-like "$(logof alice remote-smtp)" "session id=alicemail-submission .*$SUB_B32" "remote-smtp: SAM session alicemail-submission on the submission key"
-like "$(logof alice remote-pop3)" "session id=alicemail-pop3 .*$POP_B32" "remote-pop3: SAM session alicemail-pop3 on the POP3 key"
+like "$(flow_logof alice remote-smtp)" "session id=alicemail-submission .*$SUB_B32" "remote-smtp: SAM session alicemail-submission on the submission key"
+like "$(flow_logof alice remote-pop3)" "session id=alicemail-pop3 .*$POP_B32" "remote-pop3: SAM session alicemail-pop3 on the POP3 key"
 if [ -n "$ROOT" ]; then
 	user_of() { ps -o user= -p "$(s6-svstat -o pid "$A/service/$1")" | tr -d ' '; }
 	US=$(cat "$A/service/remote-smtp/data/user") UP=$(cat "$A/service/remote-pop3/data/user")
@@ -241,15 +211,15 @@ fi
 # as its greeting (10 s each try: a lease set not found yet can stall one)
 greets() { E2E_TALK_TIMEOUT=10 talk "127.0.0.1:$1" QUIT 2>/dev/null | grep -q "^S: $2"; }
 t=$(flow_now_ms)
-until_ok 60 greets "$P_SUB" 220
-ok $? "the submission destination answers through router B's client tunnel ($(since "$t") ms)" || show alice remote-smtp
+flow_until 60 greets "$P_SUB" 220
+ok $? "the submission destination answers through router B's client tunnel ($(flow_since "$t") ms)" || flow_show alice remote-smtp
 out=$(talk "127.0.0.1:$P_SUB" "EHLO laptop" "MAIL FROM:<alice@alice.i2p>" \
 	"AUTH PLAIN $(b64 '\0alice\0wrong')" "QUIT" 2>&1)
 printf '%s\n' "$out" >"$W/sub.talk"
 like "$(grep -A1 '^C: EHLO' <<<"$out")" 'AUTH PLAIN LOGIN' "EHLO over I2P: AUTH offered"
 like "$(grep -A1 '^C: MAIL' <<<"$out")" '^S: 530 5\.7\.0 authentication required' "MAIL without AUTH: 530"
 like "$(grep -A1 '^C: AUTH' <<<"$out")" '^S: 535 5\.7\.8 ' "a wrong password: 535"
-like "$(logof alice remote-smtp)" 'auth mech=plain user=alice result=fail' "... logged in remote-smtp's log"
+like "$(flow_logof alice remote-smtp)" 'auth mech=plain user=alice result=fail' "... logged in remote-smtp's log"
 
 printf 'Hello from the road,\n\nsent over I2P to my own server.\n.a dot line\n\n-- \nAlice\n' >"$W/body"
 out=$(swaks --server "127.0.0.1:$P_SUB" --ehlo laptop --auth PLAIN --auth-user alice --auth-password 'alice secret' \
@@ -263,9 +233,9 @@ like "$out" '<[-~]  250 2\.0\.0 ok' "... the message queued"
 CLIENT_B32=$(sed -n 's/.*e2e-smtpd: pid=[0-9]* start proto=TCP remote=\([a-z2-7]*\.b32\.i2p\).*/\1/p' "$(flow_log alice remote-smtp)" | tail -1)
 [ -n "$CLIENT_B32" ]; ok $? "remote-smtp logged the client tunnel's destination ($CLIENT_B32)"
 flow_wait_count alice 1 30
-ok $? "the local copy is in Alice's Maildir" || show alice runner
+ok $? "the local copy is in Alice's Maildir" || flow_show alice runner
 flow_wait_count bob 1 60
-ok $? "the relayed copy arrived at bob.i2p over I2P ($(since "$t") ms)" || { show alice runner; show bob samaccept; }
+ok $? "the relayed copy arrived at bob.i2p over I2P ($(flow_since "$t") ms)" || { flow_show alice runner; flow_show bob samaccept; }
 MB=$(find "$(flow_home_of bob)/mail/bob/new" -type f | head -1)
 like "$(sed -n '/^$/q;p' "$MB" 2>/dev/null)" '^Authentication-Results: bob\.i2p; e2e=pass smtp\.mailfrom=alice@alice\.i2p' \
 	"... from alice.i2p's public mail destination, verified by bob.i2p"
@@ -275,8 +245,8 @@ like "$HA" '^Received: by alice\.i2p \(e2e\);' "scrubbed as local submission: on
 unlike "$(cat "$MA" "$MB")" "$CLIENT_B32|Thunderbird|laptop" "... nothing of the client (its b32, its HELO, User-Agent) in either copy"
 
 # ---- POP3 through the client tunnel ----
-until_ok 60 greets "$P_POP" '+OK'
-ok $? "the POP3 destination answers through router B's client tunnel" || show alice remote-pop3
+flow_until 60 greets "$P_POP" '+OK'
+ok $? "the POP3 destination answers through router B's client tunnel" || flow_show alice remote-pop3
 out=$(talk "127.0.0.1:$P_POP" "USER alice" "PASS wrong" "QUIT" 2>&1)
 like "$(grep -A1 '^C: PASS' <<<"$out")" '^S: -ERR' "POP3 over I2P, a wrong password: -ERR"
 flow_pop alice "$W/local" >"$W/local.out" 2>&1 &&
@@ -294,7 +264,7 @@ like "$out" '^3: \+OK' "three POP3 sessions at once from one client destination"
 like "$out" '^4: -ERR \[SYS/TEMP\] too many connections' "the fourth: -ERR [SYS/TEMP] (cap 3 per client destination)"
 
 # ---- the public destination stays a receiver ----
-until_ok 30 greets "$P_PUB" 220
+flow_until 30 greets "$P_PUB" 220
 out=$(talk "127.0.0.1:$P_PUB" "EHLO laptop" "AUTH PLAIN $(b64 '\0alice\0alice secret')" "MAIL FROM:<>" \
 	"RCPT TO:<bob@bob.i2p>" "QUIT" 2>&1)
 printf '%s\n' "$out" >"$W/public.talk"
@@ -302,5 +272,5 @@ unlike "$(grep -A1 '^C: EHLO' <<<"$out")" 'AUTH' "the public mail destination of
 like "$(grep -A1 '^C: AUTH' <<<"$out")" '^S: 502 ' "... AUTH with the right password: 502 not available"
 like "$(grep -A1 '^C: RCPT' <<<"$out")" '^S: 550 5\.7\.1 relaying denied' "... relaying refused: 550 5.7.1"
 
-diag "the whole test: $(since "$T0") ms"
+diag "the whole test: $(flow_since "$T0") ms"
 done_testing

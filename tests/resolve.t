@@ -6,45 +6,17 @@
 # an eepsite on router B fetched through a session on router A.
 # E2E_TEST_NOI2P=1 skips the real network.
 . "$(dirname "$0")/lib.sh"
+# the stand-in bridge, the home, res, count, field, ttl
+. "$TOP/tests/resolve/setup.sh" resolve-test
 
-KEYS=$TOP/tests/i2p/keys
-[ -x "$TOP/bin/e2e-resolve" ] || { echo "Bail out! bin/e2e-resolve not built (make)"; exit 1; }
-if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 PUB=$(cat "$KEYS/ed25519-x25519.pub")      # what the stand-in sites publish
 B32=$(cat "$KEYS/ed25519-x25519.b32")
 PUB1=$(cat "$KEYS/ed25519-1.pub")
 B32_1=$(cat "$KEYS/ed25519-1.b32")
-now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
 
-# ---- the stand-in bridge ----
-FAKE=$T_TMP/fake
-mkdir -p "$FAKE"
-"$PY" "$TOP/tests/resolve/fakesam.py" "$FAKE" 2>"$T_TMP/fake.log" &
-bg_pid $!
-for _ in $(seq 100); do [ -s "$FAKE/port" ] && break; sleep 0.05; done
-[ -s "$FAKE/port" ] || { echo "Bail out! the stand-in bridge did not start"; cat "$T_TMP/fake.log"; exit 1; }
-
-H=$T_TMP/home
-C=$H/cache
-mkdir -p "$C"
-unset E2E_RESOLVE_UNKNOWN E2E_DOMAIN
-E2E_SAM=127.0.0.1:$(cat "$FAKE/port")
-export E2E_HOME=$H E2E_SAM E2E_SAM_ID=resolve-test E2E_RESOLVE_TIMEOUT=3
-
-# res HOST: runs e2e-resolve; OUT, RC, ERR (stderr), MS (elapsed).
-res() {
-	local t0
-	t0=$(now_ms)
-	OUT=$(e2e-resolve "$@" 2>"$T_TMP/err"); RC=$?
-	MS=$(($(now_ms) - t0))
-	ERR=$(cat "$T_TMP/err")
-}
 tmpfiles() { find "$C" -maxdepth 1 -name '.*' -type f | wc -l; }
-conns() { [ -f "$FAKE/conns" ] && wc -l <"$FAKE/conns" || echo 0; }
+conns() { count conns; }
 hits() { grep -cxF -- "$1" "$FAKE/conns" 2>/dev/null; }
-# field FILE KEY: a cache file's value for KEY
-field() { sed -n "s/^$2 //p" "$1"; }
-ttl() { echo $(($(field "$C/$1" expires) - $(field "$C/$1" fetched))); }
 scen() { printf '%s\n' "$2" >"$FAKE/override/$1"; }
 
 # ---- misuse and host names ----

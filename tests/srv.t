@@ -7,10 +7,8 @@
 # asking for options does not break resolution there.
 # E2E_TEST_NOI2P=1 skips the real network.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/resolve/setup.sh" srv-test
 
-KEYS=$TOP/tests/i2p/keys
-[ -x "$TOP/bin/e2e-resolve" ] || { echo "Bail out! bin/e2e-resolve not built (make)"; exit 1; }
-if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 PUB=$(cat "$KEYS/ed25519-x25519.pub")      # what the stand-in web sites publish
 PUB1=$(cat "$KEYS/ed25519-1.pub")
 B32_1=$(cat "$KEYS/ed25519-1.b32")
@@ -18,27 +16,6 @@ PUB2=$(cat "$KEYS/ed25519-2.pub")
 B32_2=$(cat "$KEYS/ed25519-2.b32")
 PUB3=$(cat "$KEYS/ecdsa-p256.pub")
 
-FAKE=$T_TMP/fake
-mkdir -p "$FAKE"
-"$PY" "$TOP/tests/resolve/fakesam.py" "$FAKE" 2>"$T_TMP/fake.log" &
-bg_pid $!
-for _ in $(seq 100); do [ -s "$FAKE/port" ] && break; sleep 0.05; done
-[ -s "$FAKE/port" ] || { echo "Bail out! the stand-in bridge did not start"; cat "$T_TMP/fake.log"; exit 1; }
-
-H=$T_TMP/home
-C=$H/cache
-mkdir -p "$C"
-unset E2E_RESOLVE_UNKNOWN E2E_RESOLVE_SRV_TIMEOUT E2E_DOMAIN
-E2E_SAM=127.0.0.1:$(cat "$FAKE/port")
-export E2E_HOME=$H E2E_SAM E2E_SAM_ID=srv-test E2E_RESOLVE_TIMEOUT=3
-
-res() {
-	OUT=$(e2e-resolve "$@" 2>"$T_TMP/err"); RC=$?
-	ERR=$(cat "$T_TMP/err")
-}
-count() { [ -f "$FAKE/$1" ] && wc -l <"$FAKE/$1" || echo 0; }
-field() { sed -n "s/^$2 //p" "$1"; }
-ttl() { echo $(($(field "$C/$1" expires) - $(field "$C/$1" fetched))); }
 # rec NAME DEST [OPTION-TOKENS]: the bridge's NAMING REPLY for NAME
 rec() { printf 'NAMING REPLY RESULT=OK NAME=%s VALUE=%s%s\n' "$1" "$2" "${3:+ $3}" >"$FAKE/naming/$1"; }
 # site HOST: HOST's web site publishes $PUB (the well-known path)

@@ -19,18 +19,7 @@ usecert rsa
 export E2E_HOME=$H E2E_DOMAIN=test.i2p E2E_QUEUE=e2e-queue E2E_TIMEOUT=30
 
 # py_checks ARGS...: tls.py prints "ok NAME" / "not ok NAME"; each is a test.
-py_checks() {
-  local out rc line
-  out=$(timeout 120 python3 "$P" "$@" 2>&1); rc=$?
-  while IFS= read -r line; do
-    case $line in
-      "ok "*) ok 0 "${line#ok }" ;;
-      "not ok "*) ok 1 "${line#not ok }" ;;
-      *) diag "$line" ;;
-    esac
-  done <<<"$out"
-  ok $rc "tls.py $1 ran to the end"
-}
+py_checks() { tap_py "$P" "$@"; }
 
 # serve NAME PROG...: tcpserver on a free port of 127.0.0.1 runs PROG...
 # (log in $T_TMP/NAME.log); sets PORT.

@@ -49,6 +49,13 @@
 #   flow_log NAME SERVICE         the path of a service's current log
 #   flow_until SECONDS COMMAND... until COMMAND succeeds (polled, 50 ms)
 #   flow_env NAME VAR             a setting of the home
+# In a TAP test (tests/lib.sh sourced first):
+#   flow_tools [TOOL...]          every program the sites need (and TOOL...)
+#                                 is installed; else a failing test naming
+#                                 the missing ones, and the test ends there
+#   flow_since MS                 milliseconds since MS (a flow_now_ms)
+#   flow_logof NAME SERVICE       a service's current log
+#   flow_show NAME SERVICE [N]    its last N lines (15) as diagnostics
 # Variables after flow_init/flow_launch: FLOW_DIR, FLOW_NET, SAM_A, SAM_B,
 # SAM_OPTIONS (from DIR/net/env), FLOW_PY.
 
@@ -67,6 +74,7 @@ flow_until() {
 	local end=$(($(flow_now_ms) + $1 * 1000)); shift
 	until "$@"; do [ "$(flow_now_ms)" -ge "$end" ] && return 1; sleep 0.05; done
 }
+flow_since() { echo $(($(flow_now_ms) - $1)); }
 flow_home_of() { echo "$FLOW_DIR/$1"; }
 flow_port() { "$FLOW_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 flow_site_key() { case $1 in alice) echo ed25519-x25519 ;; bob) echo ecdsa-p256 ;; esac; }
@@ -318,3 +326,16 @@ flow_router_restart() {
 
 # flow_log NAME SERVICE: the service's current log file.
 flow_log() { echo "$(flow_home_of "$1")/log/$2/current"; }
+flow_logof() { cat "$(flow_log "$1" "$2")" 2>/dev/null; }
+flow_show() { diag "--- $1/$2 log:"; tail -n "${3:-15}" "$(flow_log "$1" "$2")" 2>/dev/null | sed 's/^/#   /'; }
+
+flow_tools() {
+	local c missing=""
+	for c in i2pd busybox swaks s6-svscan s6-svscanctl s6-svc s6-svwait s6-log s6-envdir tcpserver cc "$@"; do
+		command -v "$c" >/dev/null || missing="$missing $c"
+	done
+	[ -z "$missing" ] && return 0
+	ok 1 "every tool of the I2P network and the mail sites is installed (missing:$missing; run make deps)"
+	done_testing
+	exit
+}

@@ -33,6 +33,12 @@ SAM conversations (SAM is HOST:PORT):
   samtool.py connect SAM ID DEST [--send TEXT]
       STREAM CONNECT; send TEXT and a newline; print the first line that
       comes back.
+  samtool.py talk SAM ID DEST COMMAND...
+      STREAM CONNECT, then a mail client's side of an SMTP or POP3
+      conversation (converse() below): the greeting, then each COMMAND in
+      turn, one at a time. Prints "S: reply" for the greeting and
+      "C: command" / "S: reply" for each (a multi-line SMTP reply joined
+      with " | ").
   samtool.py get SAM ID HOST [PATH]
       STREAM CONNECT to HOST, send an HTTP/1.0 GET for PATH (default
       /.well-known/i2pmail.key); print the body; exit 0 only on status 200.
@@ -187,6 +193,26 @@ class Conn:
     def hello(self):
         return self.command("HELLO VERSION MIN=3.0 MAX=3.1", "HELLO REPLY")
 
+    def reply(self):
+        """An SMTP or POP3 reply without its CRs: an SMTP multi-line reply
+        (250-...) read to its last line, the lines joined with " | "."""
+        lines = []
+        while True:
+            line = self.readline().rstrip("\r")
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                return " | ".join(lines)
+
+
+def converse(conn, cmds):
+    """The greeting, then each command in turn, one at a time; prints
+    "S: reply" for the greeting and "C: command" / "S: reply" for each."""
+    print("S: " + conn.reply(), flush=True)
+    for c in cmds:
+        print("C: " + c, flush=True)
+        conn.send(c + "\r\n")
+        print("S: " + conn.reply(), flush=True)
+
 
 # ---------------------------------------------------------------- commands
 
@@ -328,26 +354,34 @@ def cmd_accept(args, timeout, reply):
     s.sock.close()
 
 
-def cmd_connect(args, timeout, send):
-    s = Conn(args[0], timeout)
+def stream(sam, nick, dest, timeout):
+    """A stream to DEST through session NICK: HELLO, STREAM CONNECT."""
+    s = Conn(sam, timeout)
     s.hello()
-    t0 = time.time()
-    s.command("STREAM CONNECT ID=%s DESTINATION=%s SILENT=false" % (args[1], args[2]),
+    s.command("STREAM CONNECT ID=%s DESTINATION=%s SILENT=false" % (nick, dest),
               "STREAM STATUS")
+    return s
+
+
+def cmd_connect(args, timeout, send):
+    t0 = time.time()
+    s = stream(args[0], args[1], args[2], timeout)
     log("connect status after %.3fs" % (time.time() - t0))
     s.send((send or "") + "\n")
     print(s.readline(), flush=True)
     log("round trip after %.3fs" % (time.time() - t0))
 
 
+def cmd_talk(args, timeout):
+    s = stream(args[0], args[1], args[2], timeout)
+    converse(s, args[3:])
+    s.sock.close()
+
+
 def cmd_get(args, timeout):
     host = args[2]
     path = args[3] if len(args) > 3 else "/.well-known/i2pmail.key"
-    s = Conn(args[0], timeout)
-    s.hello()
-    s.command("STREAM CONNECT ID=%s DESTINATION=%s SILENT=false" % (args[1], host),
-              "STREAM STATUS")
-    http_get(s, host, path)
+    http_get(stream(args[0], args[1], host, timeout), host, path)
 
 
 def http_get(s, host, path):
@@ -397,7 +431,7 @@ def main(argv):
         usage()
     cmd, args = args[0], args[1:]
     need = {"pub": 1, "b32": 1, "binkey": 2, "riname": 1, "portsfree": 1, "linked": 2, "hello": 1,
-            "session": 3, "accept": 2, "connect": 3, "get": 3, "lookup": 2,
+            "session": 3, "accept": 2, "connect": 3, "talk": 3, "get": 3, "lookup": 2,
             "httpget": 1}
     if cmd not in need or len(args) < need[cmd]:
         usage()

@@ -32,21 +32,10 @@ trap stop EXIT
 trap 'exit 1' INT TERM
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-mkdir -p "$D/net/A/tunnels.d"
+mkdir -p "$D/net"
 "$TOP/tests/i2pnet.sh" host "$D/net" bobmail.i2p ed25519-2
 PROXY=$(free_port)
-cat >"$D/net/A/tunnels.d/proxy.conf" <<EOF
-[measure-proxy]
-type = httpproxy
-address = 127.0.0.1
-port = $PROXY
-keys = transient-measure
-inbound.length = 0
-outbound.length = 0
-inbound.quantity = 2
-outbound.quantity = 2
-i2cp.leaseSetEncType = 4,0
-EOF
+"$TOP/tests/i2pnet.sh" tunnel "$D/net" A measure-proxy httpproxy "$PROXY"
 E2E_TEST_WATCHPID=$$ "$TOP/tests/i2pnet.sh" launch "$D/net" 2>"$D/net.log" || { cat "$D/net.log"; exit 1; }
 . "$D/net/env"
 

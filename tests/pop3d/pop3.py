@@ -23,19 +23,9 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAILS = 0
-
-
-def check(cond, name, detail=""):
-    global FAILS
-    if cond:
-        print("ok " + name)
-    else:
-        FAILS += 1
-        print("not ok " + name)
-        if detail:
-            for line in str(detail).splitlines()[:10]:
-                print("#   " + line)
+sys.path.insert(0, os.path.join(TOP, "tests"))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 # ---- the reference encoding (written from RFC 1939, not from the C) ----
@@ -374,7 +364,7 @@ def main(a):
         compare(a[1], a[2])
     else:
         raise SystemExit(__doc__)
-    return 1 if FAILS else 0
+    return checks.status()
 
 
 if __name__ == "__main__":

@@ -17,42 +17,18 @@ end. For per-peer caps: all N come from the same client destination.
 Every wait is bounded (E2E_TALK_TIMEOUT, default 60 s).
 """
 import os
-import socket
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "i2p"))
+from samtool import Conn, Fail, converse  # noqa: E402
 
 TIMEOUT = float(os.environ.get("E2E_TALK_TIMEOUT", "60"))
 
 
-def readline(f):
-    line = f.readline(4096)
-    if not line.endswith(b"\n"):
-        raise OSError("connection closed")
-    return line.rstrip(b"\r\n").decode("utf-8", "replace")
-
-
-def reply(f):
-    lines = []
-    while True:
-        line = readline(f)
-        lines.append(line)
-        if len(line) < 4 or line[3] != "-":
-            return " | ".join(lines)
-
-
-def connect(addr):
-    host, port = addr.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=TIMEOUT)
-    return s, s.makefile("rb")
-
-
 def talk(addr, cmds):
-    s, f = connect(addr)
-    print("S: " + reply(f), flush=True)
-    for c in cmds:
-        print("C: " + c, flush=True)
-        s.sendall(c.encode() + b"\r\n")
-        print("S: " + reply(f), flush=True)
-    s.close()
+    c = Conn(addr, TIMEOUT)
+    converse(c, cmds)
+    c.sock.close()
     return 0
 
 
@@ -60,11 +36,11 @@ def greetings(n, addr):
     held = []
     try:
         for i in range(1, n + 1):
-            s, f = connect(addr)
-            held.append(s)
+            c = Conn(addr, TIMEOUT)
+            held.append(c.sock)
             try:
-                line = readline(f)
-            except OSError as e:
+                line = c.readline().rstrip("\r")
+            except (Fail, OSError) as e:
                 line = "(%s)" % e
             print("%d: %s" % (i, line), flush=True)
     finally:
@@ -86,6 +62,6 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except OSError as e:
+    except (Fail, OSError) as e:
         print("error: %s" % e)
         sys.exit(1)

@@ -7,7 +7,7 @@
 # and down.i2p (key dsa-default), a name with no site behind it. A session
 # with a transient key, held by tests/i2p/samtool.py on router A, plays the
 # mail server's session (E2E_SAM_ID) that e2e-samaccept would hold.
-# Uses is/like/ok, KEYS, PY, res, field, age from resolve.t.
+# Uses is/like/ok (tests/lib.sh), KEYS, PY, res, field (tests/resolve/setup.sh).
 
 NET=$TOP/tests/i2pnet.sh
 D=$T_TMP/net

@@ -14,6 +14,7 @@ clients trust; the server must present a chain for "localhost".
   tls.py stall PORT SECONDS             STARTTLS, then silence: closed in time
   tls.py refused PORT PROTO             STARTTLS/STLS answered 454/-ERR, plain goes on
 """
+import os
 import poplib
 import smtplib
 import socket
@@ -21,18 +22,9 @@ import ssl
 import sys
 import time
 
-FAILS = 0
-
-
-def check(cond, name, detail=""):
-    global FAILS
-    if cond:
-        print("ok " + name)
-    else:
-        FAILS += 1
-        print("not ok " + name)
-        for line in str(detail).splitlines()[:10]:
-            print("#   " + line)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def context(ca):
@@ -290,7 +282,7 @@ def main():
         stall(port, float(args[1]))
     else:
         f[cmd](port, *args[1:])
-    sys.exit(1 if FAILS else 0)
+    sys.exit(checks.status())
 
 
 if __name__ == "__main__":
