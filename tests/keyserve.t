@@ -100,6 +100,7 @@ like "$R" 'Allow: GET, HEAD' "... Allow: GET, HEAD"
 for t in 'GET /.well-known/i2pmail.key\r\n\r\n|400 Bad Request|no version (HTTP/0.9)' \
 	'GET /.well-known/i2pmail.key HTTP/2.0\r\n\r\n|400 Bad Request|HTTP/2.0' \
 	'GET  /.well-known/i2pmail.key HTTP/1.1\r\n\r\n|400 Bad Request|two spaces' \
+	'GET /.well-known/i2pmail.key HTTP/1.1\x00junk\r\n\r\n|400 Bad Request|a NUL byte in the request line' \
 	"GET /$(printf 'a%.0s' $(seq 5000)) HTTP/1.1\r\n\r\n|431 |a request head over 4 KiB"; do
 	IFS='|' read -r req status name <<<"$t"
 	like "$(get "$req")" "^HTTP/1\.1 $status" "$name: ${status%% *}"
