@@ -300,6 +300,9 @@ owner "$fetch_user:$fetch_user" 700 popfetch
 # (e2e-verify, checking senders).
 chgrp -R -h "$sam_user" cache || die "unable to set up cache/"
 owner "$remote_user:$sam_user" 2770 cache
+# a route's login (HOME/auth, made by the admin: docs/postman.md): the
+# sending account's alone
+owner "$remote_user:$remote_user" 600 auth
 # the logs
 for d in log/*/; do
   d=${d%/}
