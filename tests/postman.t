@@ -103,9 +103,8 @@ if [ "$(id -u)" = 0 ] && [ -u "$A/libexec/e2e-remote" ] && id e2e-remote >/dev/n
   like "$OUT" "^Z cannot reach $PM32" "... owned by e2e-remote, mode 600: read (keyed by the b32 target), then on to connect"
   rm -f "$A/auth"
 else
-  ok 1 "setuid copies need root and e2e-setup's accounts: skipped"
-  ok 1 "... skipped"
-  ok 1 "... skipped"
+  # no setuid copies (not root, or a sanitizer build): nothing of theirs to check
+  diag "no setuid copy of e2e-remote here (not root, or a sanitizer build): its HOME/auth checks left out"
 fi
 
 # Alice's routes and credentials
