@@ -20,21 +20,8 @@ KEYS=$TOP/tests/i2p/keys
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-TREES=""
-stop_tree() {  # stop_tree HOME SVSCANPID
-  s6-svscanctl -t "$1/service" 2>/dev/null
-  for _ in $(seq 150); do kill -0 "$2" 2>/dev/null || return 0; sleep 0.1; done
-  return 1
-}
-p_cleanup() { for t in $TREES; do stop_tree "${t%=*}" "${t#*=}"; done; t_cleanup; }
-trap p_cleanup EXIT
-until_ok() {  # until_ok TENTHS COMMAND...
-  local n=$1; shift
-  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
-ready() { [ "$(s6-svstat -o up,ready "$1" 2>/dev/null)" = "true true" ]; }
-all_ready() { local h=$1 s; shift; for s in "$@"; do ready "$h/service/$s" || return 1; done; }
+# trees, stopped at exit; until_ok, ready, all_ready (tests/s6lib.sh)
+. "$TOP/tests/s6lib.sh"
 now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 unhex() { printf '%s' "$1" | sed 's/\(..\)/\\x\1/g' | xargs -0 printf '%b'; }
@@ -244,10 +231,7 @@ until_ok 100 test -s "$T_TMP/sam.port"
 FPORT=$(cat "$T_TMP/sam.port")
 echo "127.0.0.1:$FPORT" >"$home/env/E2E_SAM"
 e2e-setup "$home" alice.i2p >/dev/null 2>&1
-s6-svscan "$home/service" >"$T_TMP/svscan.log" 2>&1 &
-SV=$!
-bg_pid $SV
-TREES="$TREES $home=$SV"
+tree_up "$home"
 until_ok 200 all_ready "$home" smtpd pop3d samaccept runner
 ok $? "the tree is up and ready"
 svuser() { ps -o user:20= -p "$(s6-svstat -o pid "$home/service/$1")" | tr -d ' '; }

@@ -15,24 +15,8 @@ PY=python3
 ROOT=; [ "$(id -u)" = 0 ] && ROOT=1
 chmod 755 "$T_TMP"   # the service accounts must reach the homes
 
-# Every tree is stopped at exit, before lib.sh kills what is left by PID.
-TREES=""
-stop_tree() {  # stop_tree HOME SVSCANPID: 0 once s6-svscan has exited
-  s6-svscanctl -t "$1/service" 2>/dev/null
-  for _ in $(seq 150); do kill -0 "$2" 2>/dev/null || return 0; sleep 0.1; done
-  return 1
-}
-s6_cleanup() {
-  for t in $TREES; do stop_tree "${t%=*}" "${t#*=}"; done
-  t_cleanup
-}
-trap s6_cleanup EXIT
-
-until_ok() {  # until_ok TENTHS COMMAND...
-  local n=$1; shift
-  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
+# trees, stopped at exit; until_ok, ready, all_ready (tests/s6lib.sh)
+. "$TOP/tests/s6lib.sh"
 # in_home HOME: pids of the processes whose working directory is under HOME
 in_home() {
   local p d
@@ -50,11 +34,6 @@ tree_of() {
 }
 no_proc_in() { [ -z "$(in_home "$1")" ]; }
 nmail() { ls "$1/new" "$1/cur" 2>/dev/null | grep -c ',S='; }
-ready() { [ "$(s6-svstat -o up,ready "$1" 2>/dev/null)" = "true true" ]; }
-all_ready() {  # all_ready HOME SERVICE...: each service and its logger
-  local h=$1 s; shift
-  for s in "$@"; do ready "$h/service/$s" && ready "$h/service/$s/log" || return 1; done
-}
 # restarted DIR OLDPID: up and ready again under a new pid
 restarted() {
   local p
@@ -178,10 +157,7 @@ fake_sam sam
 ok $? "a stand-in SAM bridge"
 echo "127.0.0.1:$FPORT" > "$home/env/E2E_SAM"
 
-s6-svscan "$home/service" >"$T_TMP/svscan.log" 2>&1 &
-SV=$!
-bg_pid $SV
-TREES="$TREES $home=$SV"
+tree_up "$home"
 until_ok 200 all_ready "$home" smtpd pop3d samaccept runner
 ok $? "s6-svscan HOME/service: every service and every logger up and ready"
 for s in smtpd pop3d samaccept runner; do
@@ -325,10 +301,8 @@ if [ -n "$ROOT" ] && getent passwd nobody >/dev/null; then
   usmtp=$(free_port) upop3=$(free_port)
   asu sh -c 'echo "127.0.0.1:$2" > "$1/env/E2E_SMTP"; echo "127.0.0.1:$3" > "$1/env/E2E_POP3"; touch "$1/service/samaccept/down"' \
     sh "$uhome" "$usmtp" "$upop3"
-  asu s6-svscan "$uhome/service" >"$T_TMP/u.svscan.log" 2>&1 &
-  USV=$!
-  bg_pid $USV
-  TREES="$TREES $uhome=$USV"
+  tree_up asu "$uhome"
+  USV=$SV
   until_ok 200 all_ready "$uhome" smtpd pop3d runner
   ok $? "the user's tree: smtpd, pop3d, runner and their loggers ready"
   is "$(tree_of "$USV" | awk '$2 != "nobody"')" "" "everything runs as the user"
