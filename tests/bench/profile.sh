@@ -56,6 +56,20 @@ fi
 chmod 755 "$E2E_LOAD"
 load_e2e() { "$E2E_LOAD" -s "$1" -m "$2" -l 4096 -f bench@bench.i2p -t bench@bench.i2p "127.0.0.1:$E2E_SMTP_PORT"; }
 load_pf() { smtp-source -s "$1" -m "$2" -l 4096 -f bench@pf.test -t bench@pf.test "127.0.0.1:$PF_PORT"; }
+# traced LOAD DIR N STRACE-ARGS...: strace in the background while LOAD
+# (load_e2e or load_pf) sends N messages in one session, until DIR has them
+traced() {
+	local load=$1 dir=$2 n=$3 n0 sp
+	shift 3
+	n0=$(cnt "$dir")
+	strace "$@" &
+	sp=$!
+	sleep 1
+	"$load" 1 "$n" >/dev/null
+	waitn "$dir" $((n0 + n))
+	sleep 1
+	kill -INT "$sp"; wait "$sp"
+}
 TCK=$(getconf CLK_TCK)
 
 echo "== CPU per message, whole process trees, $N messages, 20 sessions (ms)"
@@ -71,26 +85,12 @@ for s in e2e pf; do
 done
 
 echo "== e2e under strace -f, one session, $N messages"
-n0=$(cnt "$E_NEW")
-strace -f -qq -c -S calls -o "$BD/strace.c" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER" &
-sp=$!
-sleep 1
-load_e2e 1 "$N" >/dev/null
-waitn "$E_NEW" $((n0 + N))
-sleep 1
-kill -INT "$sp"; wait "$sp"
+traced load_e2e "$E_NEW" "$N" -f -qq -c -S calls -o "$BD/strace.c" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER"
 awk -v n="$N" 'NR <= 2 || /^-/ { next } $NF == "total" { printf "total: %.1f syscalls per message\n", $(NF-2) / n; next }
 	{ c = ($4 ~ /^[0-9]+$/) ? $4 : $3; if (c / n >= 0.5) printf "  %-20s %6.1f per message\n", $NF, c / n }' "$BD/strace.c"
-n0=$(cnt "$E_NEW")
-strace -f -qq -e trace=execve,fsync,fdatasync,fork,vfork,clone,clone3,rename,renameat,renameat2,linkat,unlink,unlinkat \
-	-o "$BD/strace.t" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER" &
-sp=$!
-sleep 1
 M=$((N / 5))
-load_e2e 1 "$M" >/dev/null
-waitn "$E_NEW" $((n0 + M))
-sleep 1
-kill -INT "$sp"; wait "$sp"
+traced load_e2e "$E_NEW" "$M" -f -qq -e trace=execve,fsync,fdatasync,fork,vfork,clone,clone3,rename,renameat,renameat2,linkat,unlink,unlinkat \
+	-o "$BD/strace.t" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER"
 echo "per message ($M messages):"
 for c in execve fsync fdatasync clone clone3 fork vfork rename renameat2 linkat unlink unlinkat; do
 	k=$(grep " $c(" "$BD/strace.t" | grep -vc "= -1 ")
@@ -101,27 +101,13 @@ grep ' execve(' "$BD/strace.t" | grep -v '= -1 ' | grep -o 'execve("[^"]*"' | se
 	awk -v n="$M" '{ printf "  %-16s %.2f\n", $2, $1 / n }'
 
 echo "== Postfix under strace -f (master and its children), one session, $M messages"
-n0=$(cnt "$P_NEW")
 # shellcheck disable=SC2046   # one "-p PID" pair per word
-strace -f -qq -c -o "$BD/strace.pf" -p "$PF_MASTER" $(for p in $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench; print(" ".join(map(str, bench.tree([int(sys.argv[2])])[1:])))' "$TOP/tests/bench" "$PF_MASTER"); do echo -p "$p"; done) &
-sp=$!
-sleep 1
-load_pf 1 "$M" >/dev/null
-waitn "$P_NEW" $((n0 + M))
-sleep 1
-kill -INT "$sp"; wait "$sp"
+traced load_pf "$P_NEW" "$M" -f -qq -c -o "$BD/strace.pf" -p "$PF_MASTER" $(for p in $(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench; print(" ".join(map(str, bench.tree([int(sys.argv[2])])[1:])))' "$TOP/tests/bench" "$PF_MASTER"); do echo -p "$p"; done)
 awk -v n="$M" 'NR <= 2 || /^-/ { next } $NF == "total" { printf "total: %.1f syscalls per message\n", $(NF-2) / n; next }
 	{ c = ($4 ~ /^[0-9]+$/) ? $4 : $3; if ($NF ~ /^(fsync|fdatasync|execve|clone|clone3|rename|link|unlink|rt_sigaction)$/) printf "  %-20s %6.2f per message\n", $NF, c / n }' "$BD/strace.pf"
 
 echo "== syscalls per message by program (strace -f of every call, 20 messages)"
-n0=$(cnt "$E_NEW")
-strace -f -qq -o "$BD/strace.all" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER" &
-sp=$!
-sleep 1
-load_e2e 1 20 >/dev/null
-waitn "$E_NEW" $((n0 + 20))
-sleep 1
-kill -INT "$sp"; wait "$sp"
+traced load_e2e "$E_NEW" 20 -f -qq -o "$BD/strace.all" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER"
 python3 - "$BD/strace.all" 20 "$E2E_TCPSERVER" "$E2E_RUNNER" <<'PY'
 # each syscall is counted for the program its process runs at that moment:
 # a forked child counts as "PARENT (child)" until its execve succeeds
