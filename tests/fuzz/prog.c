@@ -1,5 +1,6 @@
 /* Whole programs in the fuzzer's process: see prog.h. */
 #define _GNU_SOURCE
+#include <crypt.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,4 +110,16 @@ void fz_prog_run(int (*mainf)(void), uint8_t const *d, size_t n, void (*cleanup)
   fds_close();
   if (fchdir(cwd) < 0) abort();
   while (waitpid(-1, 0, 0) > 0 || errno == EINTR) ;
+}
+
+void fz_users(char const *pw)
+{
+  char users[512];
+  struct crypt_data cd;
+  char const *h;
+  memset(&cd, 0, sizeof cd);
+  h = crypt_r(pw, "$6$rounds=1000$fuzzsalt$", &cd);
+  if (!h || *h != '$') abort();
+  snprintf(users, sizeof users, "alice:%s\nbob:%s\n", h, h);
+  fz_file("users", users, strlen(users));
 }

@@ -22,6 +22,9 @@ void fz_prog_run(int (*mainf)(void), uint8_t const *d, size_t n, void (*cleanup)
 unsigned int fz_sleep(unsigned int s);
 unsigned int fz_alarm(unsigned int s);
 int fz_sigaction(int sig, struct sigaction const *a, struct sigaction *o);
+/* fz_dir()/users: the users alice and bob, both with the password pw
+ * (SHA-512 crypt, 1000 rounds: cheap to check); aborts on failure. */
+void fz_users(char const *pw);
 
 #ifdef __clang__
 #define FZ_PROG_BEGIN _Pragma("clang section bss=\"e2eprog_bss\" data=\"e2eprog_data\"")
