@@ -1,18 +1,24 @@
 /* e2e-local USER: delivers the message on fd 0 into $E2E_HOME/mail/USER
  * (a Maildir), with Return-Path: and Delivered-To: in front. The file is
  * named after $E2E_DELIVERY when set, so that a delivery repeated after a
- * crash finds the first one and does not deliver twice. */
+ * crash finds the first one and does not deliver twice.
+ * e2e-local -w: the same for every request that comes on fd 0, a socket
+ * from e2e-runner (lib/localjob.c): one process for many deliveries,
+ * each answered with K, Z or D and a text; ends at the end of input. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <skalibs/strerr.h>
 #include "e2e.h"
 
 char const *PROG = "e2e-local";
-#define USAGE "e2e-local USER"
+#define USAGE "e2e-local USER | e2e-local -w"
+
+static char const *home;
 
 /* A base name that stays one path component and one Maildir name. */
 static int base_valid(char const *s)
@@ -25,48 +31,91 @@ static int base_valid(char const *s)
   return 1;
 }
 
-int main(int argc, char const *const *argv)
+/* One delivery of the message on fd: E2E_OK, E2E_PERM or E2E_TEMP, and
+ * why in why. No sender: no Return-Path (an empty one is <>); base 0: a
+ * fresh unique name. */
+static int deliver(char const *user, char const *sender, char const *rcpt, char const *base, int fd,
+                   char *why, size_t wmax)
 {
   char dir[4096], head[2 * ADDR_MAX + 64], id[48], s1[ADDR_MAX], s2[ADDR_MAX];
-  char const *home, *base, *sender, *rcpt;
   struct stat st;
   size_t hlen = 0;
   off_t start;
   int r;
-  if (argc != 2) strerr_dieusage(E2E_PERM, USAGE);
-  setuid_enter("queue");   /* HOME/libexec/e2e-local: for the runner only */
-  home = env_need("E2E_HOME");
-  if (!user_valid(argv[1])) strerr_dief2x(E2E_PERM, "invalid user name: ", safe(s1, 65, argv[1], strlen(argv[1])));
-  if (snprintf(dir, sizeof dir, "%s/mail/%s", home, argv[1]) >= (int)sizeof dir)
-    strerr_dief1x(E2E_PERM, "E2E_HOME is too long");
-  base = env_str("E2E_DELIVERY", 0);
-  if (base && !base_valid(base)) strerr_dief1x(E2E_PERM, "invalid E2E_DELIVERY");
+  if (!user_valid(user)) {
+    snprintf(why, wmax, "invalid user name: %s", safe(s1, 65, user, strlen(user)));
+    return E2E_PERM;
+  }
+  if (snprintf(dir, sizeof dir, "%s/mail/%s", home, user) >= (int)sizeof dir) {
+    snprintf(why, wmax, "E2E_HOME is too long");
+    return E2E_PERM;
+  }
+  if (base && !base_valid(base)) { snprintf(why, wmax, "invalid E2E_DELIVERY"); return E2E_PERM; }
   if (!base) { unique_id(id); base = id; }
 
-  if (stat(dir, &st) < 0) {
-    if (errno == ENOENT) strerr_dief2x(E2E_PERM, "no mailbox for user ", argv[1]);
-    strerr_diefu2sys(E2E_TEMP, "stat ", dir);
+  r = stat(dir, &st);
+  if (r < 0 && errno != ENOENT) {
+    snprintf(why, wmax, "unable to stat %s: %s", dir, strerror(errno));
+    return E2E_TEMP;
   }
-  if (!S_ISDIR(st.st_mode)) strerr_dief2x(E2E_PERM, "no mailbox for user ", argv[1]);
+  if (r < 0 || !S_ISDIR(st.st_mode)) { snprintf(why, wmax, "no mailbox for user %s", user); return E2E_PERM; }
 
   /* The envelope's addresses are checked by e2e-queue; safe() keeps a
    * stray control character from ever starting a header of its own. */
-  sender = env_str("SENDER", 0);
-  rcpt = env_str("RECIPIENT", 0);
-  if (sender || getenv("SENDER"))
+  if (sender)
     hlen += (size_t)snprintf(head + hlen, sizeof head - hlen, "Return-Path: <%s>\n",
-                             sender ? safe(s1, sizeof s1, sender, strlen(sender)) : "");
-  if (rcpt)
+                             safe(s1, sizeof s1, sender, strlen(sender)));
+  if (rcpt && *rcpt)
     hlen += (size_t)snprintf(head + hlen, sizeof head - hlen, "Delivered-To: %s\n",
                              safe(s2, sizeof s2, rcpt, strlen(rcpt)));
 
-  start = lseek(0, 0, SEEK_CUR);   /* a file (from e2e-runner) can be read again */
-  r = maildir_put(dir, base, head, hlen, 0, 0, 0);
-  if (r < 0 && errno == ENOENT && start >= 0 && lseek(0, start, SEEK_SET) == start) {
+  start = lseek(fd, 0, SEEK_CUR);   /* a file (from e2e-runner) can be read again */
+  r = maildir_put(dir, base, head, hlen, fd, 0, 0);
+  if (r < 0 && errno == ENOENT && start >= 0 && lseek(fd, start, SEEK_SET) == start) {
     /* a Maildir missing tmp/ or new/: repair it */
-    if (maildir_make(dir) < 0) strerr_diefu2sys(E2E_TEMP, "create the Maildir ", dir);
-    r = maildir_put(dir, base, head, hlen, 0, 0, 0);
+    if (maildir_make(dir) < 0) {
+      snprintf(why, wmax, "unable to create the Maildir %s: %s", dir, strerror(errno));
+      return E2E_TEMP;
+    }
+    r = maildir_put(dir, base, head, hlen, fd, 0, 0);
   }
-  if (r < 0) strerr_diefu2sys(E2E_TEMP, "deliver to ", dir);
+  if (r < 0) { snprintf(why, wmax, "unable to deliver to %s: %s", dir, strerror(errno)); return E2E_TEMP; }
+  snprintf(why, wmax, "delivered to %s", user);
+  return E2E_OK;
+}
+
+/* Requests from the runner until it closes its end. */
+static int serve(void)
+{
+  char req[LJOB_MAX], why[4200], out[4300];
+  char const *f[LJOB_FIELDS];
+  for (;;) {
+    int fd, cls = E2E_TEMP, r = ljob_recv(0, &fd, req, sizeof req, f);
+    size_t n;
+    if (!r) return 0;
+    if (r == -1) strerr_diefu1sys(E2E_TEMP, "read a request on fd 0");
+    if (r == -2) snprintf(why, sizeof why, "malformed request");
+    else {
+      cls = deliver(f[0], f[1], f[2], *f[3] ? f[3] : 0, fd, why, sizeof why);
+      close(fd);
+    }
+    n = (size_t)snprintf(out, sizeof out, "%c %s", cls == E2E_OK ? 'K' : cls == E2E_PERM ? 'D' : 'Z', why);
+    if (send(0, out, n, MSG_NOSIGNAL) < 0) strerr_diefu1sys(E2E_TEMP, "answer on fd 0");
+  }
+}
+
+int main(int argc, char const *const *argv)
+{
+  char why[4200];
+  char const *sender;
+  int cls;
+  if (argc != 2) strerr_dieusage(E2E_PERM, USAGE);
+  setuid_enter("queue");   /* HOME/libexec/e2e-local: for the runner only */
+  home = env_need("E2E_HOME");
+  if (!strcmp(argv[1], "-w")) return serve();
+  sender = env_str("SENDER", 0);
+  if (!sender && getenv("SENDER")) sender = "";
+  cls = deliver(argv[1], sender, env_str("RECIPIENT", 0), env_str("E2E_DELIVERY", 0), 0, why, sizeof why);
+  if (cls != E2E_OK) strerr_dief1x(cls, why);
   return 0;
 }

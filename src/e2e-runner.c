@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <skalibs/selfpipe.h>
@@ -27,6 +28,8 @@ extern char **environ;
 #define OUTMAX 65536              /* what we keep of a child's report */
 #define STOPWAIT 60000            /* ms to wait for children at SIGTERM */
 #define TMPAGE (36 * 3600)
+#define LIDLE 10000               /* ms an idle e2e-local -w is kept */
+#define WMAX 1000                 /* E2E_LOCALCONCURRENCY's largest */
 
 enum { J_LOCAL, J_REMOTE, J_BOUNCE, J_NOTICE };
 static char const *const jname[] = { "e2e-local", "e2e-remote", "e2e-bounce", "e2e-bounce" };
@@ -53,8 +56,12 @@ static int64_t stop_deadline;
 static qheap sched;
 static job *lq, *lqt, *rq, *rqt, *running;
 static unsigned int nlocal, nremote;
-static char **envbase;
-static size_t envn;
+
+/* Local deliveries go to long-lived e2e-local -w processes, one delivery
+ * at a time each (lib/localjob.c); pid 0: a place not yet started. */
+typedef struct worker { pid_t pid; int fd; job *j; int64_t idle; } worker;
+static worker wk[WMAX];
+static unsigned int nwk;
 
 static void nomem(void) { strerr_diefu1sys(E2E_TEMP, "allocate memory"); }
 static int64_t wall_ms(void)
@@ -230,6 +237,15 @@ static int report(msg *m, int kind)
   return 0;
 }
 
+static void job_end(job *j, int any_k)
+{
+  msg *m = j->m;
+  stralloc_free(&j->out);
+  free(j);
+  if (--m->jobs == 0) settle(m);
+  else if (any_k) info_write(m);   /* a remote 250 is on disk before anything else */
+}
+
 /* What the job's output and exit status say, for each of its recipients. */
 static void finish(job *j, int status)
 {
@@ -265,9 +281,7 @@ static void finish(job *j, int status)
     while (p > j->out.s && p[-1] != '\n') p--;
     if (!*p) snprintf(p = text, sizeof text, "%s %s (exit %d)", jname[j->kind],
                       cls == E2E_OK ? "succeeded" : "failed", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    if (cls == E2E_OK && j->kind == J_LOCAL) snprintf(p = text, sizeof text, "delivered to %s", j->user);
-    if (j->kind == J_LOCAL) result(m, j->idx[0], cls, p, 0);
-    else {
+    {
       char b[1024];
       char const *v[] = { j->kind == J_NOTICE ? "notice id=" : "bounce id=", m->id, " result=",
                           cls == E2E_OK ? "ok" : cls == E2E_TEMP ? "defer" : "fail", " reason=\"", qsafe(b, sizeof b, p), "\"" };
@@ -278,36 +292,33 @@ static void finish(job *j, int status)
       else for (k = 0; k < j->ni; k++) m->r[j->idx[k]].state = QR_FAIL;
     }
   }
-  stralloc_free(&j->out);
-  free(j);
-  if (--m->jobs == 0) settle(m);
-  else if (any_k) info_write(m);   /* a remote 250 is on disk before anything else */
+  job_end(j, any_k);
+}
+
+/* mess/ID, at the message's first byte */
+static int mess_open(msg const *m)
+{
+  char path[4096];
+  int fd;
+  snprintf(path, sizeof path, "%s/" QDIR_MESS "/%s", qdir, m->id);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || lseek(fd, (off_t)m->elen, SEEK_SET) < 0) strerr_diefu2sys(E2E_TEMP, "open ", path);
+  return fd;
 }
 
 static void run(job *j)
 {
   msg *m = j->m;
   envelope e;
-  char path[4096], ev[3][ADDR_MAX + 32], arg[RCPT_MAX * 3 + 8][32];
+  char arg[RCPT_MAX * 3 + 8][32];
   char const *argv[RCPT_MAX * 3 + 8];
-  char const **envp = (char const **)environ;
   int p[2], fd, r;
   unsigned int k, a = 0;
   sender_rcpts(m, &e);
-  snprintf(path, sizeof path, "%s/" QDIR_MESS "/%s", qdir, m->id);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || lseek(fd, (off_t)m->elen, SEEK_SET) < 0) strerr_diefu2sys(E2E_TEMP, "open ", path);
+  fd = mess_open(m);
   if (pipe2(p, O_CLOEXEC) < 0) strerr_diefu1sys(E2E_TEMP, "create a pipe");
   argv[a++] = jname[j->kind];
-  if (j->kind == J_LOCAL) {
-    argv[a++] = j->user;
-    snprintf(ev[0], sizeof ev[0], "SENDER=%s", e.sender);
-    snprintf(ev[1], sizeof ev[1], "RECIPIENT=%s", e.rcpt[j->idx[0]]);
-    snprintf(ev[2], sizeof ev[2], "E2E_DELIVERY=%sR%u", m->id, j->idx[0]);
-    for (k = 0; k < 3; k++) envbase[envn + k] = ev[k];
-    envp = (char const **)envbase;
-  }
-  else if (j->kind == J_REMOTE) {
+  if (j->kind == J_REMOTE) {
     argv[a++] = addr_domain(e.rcpt[j->idx[0]]);
     argv[a++] = e.sender;
     for (k = 0; k < j->ni; k++) argv[a++] = e.rcpt[j->idx[k]];
@@ -328,7 +339,7 @@ static void run(job *j)
     }
   }
   argv[a] = 0;
-  r = qspawn(&j->pid, argv, envp, fd, p[1], j->kind == J_REMOTE ? 1 : 2);
+  r = qspawn(&j->pid, argv, (char const *const *)environ, fd, p[1], j->kind == J_REMOTE ? 1 : 2);
   close(fd); close(p[1]);
   if (r) {   /* as if the child had said so and exited 111 */
     char text[256];
@@ -356,12 +367,98 @@ static void drain(job *j)
   }
 }
 
+/* ---- local deliveries ---- */
+/* An idle worker, a place for a new one, or 0: all busy or ending. */
+static worker *worker_get(void)
+{
+  unsigned int i;
+  for (i = 0; i < nwk; i++) if (wk[i].fd >= 0 && !wk[i].j) return &wk[i];
+  if (nwk >= lconc) return 0;
+  wk[nwk].pid = 0; wk[nwk].fd = -1; wk[nwk].j = 0;
+  return &wk[nwk++];
+}
+
+static void local_done(worker *w, int cls, char const *text)
+{
+  job *j = w->j;
+  w->j = 0;
+  w->idle = wall_ms();
+  nlocal--;
+  result(j->m, j->idx[0], cls, text, 0);
+  job_end(j, 0);
+}
+
+/* The job to worker w, started first if it is a new place. */
+static void hand(job *j, worker *w)
+{
+  msg *m = j->m;
+  envelope e;
+  char dv[64], text[256];
+  char const *f[LJOB_FIELDS];
+  int fd, err = 0;
+  sender_rcpts(m, &e);
+  snprintf(dv, sizeof dv, "%sR%u", m->id, j->idx[0]);
+  f[0] = j->user; f[1] = e.sender; f[2] = e.rcpt[j->idx[0]]; f[3] = dv;
+  w->j = j;
+  nlocal++;
+  if (!w->pid) {
+    char const *argv[] = { jname[J_LOCAL], "-w", 0 };
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) err = errno;
+    else {
+      err = qspawn(&w->pid, argv, (char const *const *)environ, sv[1], -1, 0);
+      close(sv[1]);
+      if (err) close(sv[0]); else w->fd = sv[0];
+    }
+    if (err) {   /* as if it had said so; the place is free again */
+      snprintf(text, sizeof text, "e2e-local: unable to run: %s", strerror(err));
+      local_done(w, E2E_TEMP, text);
+      *w = wk[--nwk];
+      return;
+    }
+  }
+  fd = mess_open(m);
+  if (ljob_send(w->fd, fd, f) < 0) {   /* it ended: reap() says how */
+    close(w->fd);
+    w->fd = -1;
+  }
+  close(fd);
+}
+
+/* An answer from worker w, or the end of its socket. */
+static void worker_read(worker *w)
+{
+  char buf[4400];
+  ssize_t r;
+  while ((r = recv(w->fd, buf, sizeof buf - 1, MSG_DONTWAIT)) < 0 && errno == EINTR) ;
+  if (r < 0 && errno == EAGAIN) return;
+  if (r <= 0) { close(w->fd); w->fd = -1; return; }
+  buf[r] = 0;
+  if (w->j) local_done(w, *buf == 'K' ? E2E_OK : *buf == 'D' ? E2E_PERM : E2E_TEMP, r > 2 ? buf + 2 : "no reason given");
+}
+
+/* Worker i has ended: what it was doing is deferred, its place freed. */
+static void worker_gone(unsigned int i, int st)
+{
+  worker *w = &wk[i];
+  if (w->fd >= 0) worker_read(w);
+  if (w->fd >= 0) close(w->fd);
+  if (w->j) {
+    char text[128];
+    if (WIFEXITED(st)) snprintf(text, sizeof text, "e2e-local ended during the delivery (exit %d)", WEXITSTATUS(st));
+    else snprintf(text, sizeof text, "e2e-local ended during the delivery (signal %d)", WTERMSIG(st));
+    local_done(w, E2E_TEMP, text);
+  }
+  *w = wk[--nwk];
+}
+
 static void reap(void)
 {
   int st;
   pid_t pid;
   while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
     job **pj;
+    unsigned int i;
     for (pj = &running; *pj && (*pj)->pid != pid; pj = &(*pj)->next) ;
     if (*pj) {
       job *j = *pj;
@@ -369,7 +466,10 @@ static void reap(void)
       if (j->kind == J_REMOTE) nremote--; else nlocal--;
       if (j->fd >= 0) { drain(j); if (j->fd >= 0) close(j->fd); }
       finish(j, st);
+      continue;
     }
+    for (i = 0; i < nwk && wk[i].pid != pid; i++) ;
+    if (i < nwk) worker_gone(i, st);
   }
 }
 
@@ -388,7 +488,13 @@ static unsigned int to_domain(char const *d)
 static void dispatch(void)
 {
   job **pj = &rq, *prev = 0;
-  while (!stopping && lq && nlocal < lconc) { job *j = lq; lq = j->next; run(j); }
+  while (!stopping && lq && nlocal < lconc) {
+    job *j = lq;
+    worker *w = 0;
+    if (j->kind == J_LOCAL && !(w = worker_get())) break;   /* a worker is ending */
+    lq = j->next;
+    if (w) hand(j, w); else run(j);
+  }
   while (!stopping && *pj && nremote < rconc) {
     job *j = *pj;
     if (to_domain(j->dom) >= dconc) { prev = j; pj = &j->next; continue; }
@@ -475,7 +581,6 @@ static void setup(void)
   static char const *const sub[] = { QDIR_TMP, QDIR_TODO, QDIR_MESS, QDIR_INFO };
   char path[4096];
   unsigned int i;
-  size_t n;
   int fd;
   sigset_t set;
   home = env_need("E2E_HOME");
@@ -483,7 +588,7 @@ static void setup(void)
   retry = env_uint("E2E_RETRY", 300, 1, 86400 * 30);
   warn = env_uint("E2E_WARN", 14400, 0, 86400 * 365);
   lifetime = env_uint("E2E_LIFETIME", 604800, 0, 86400 * 365);
-  lconc = env_uint("E2E_LOCALCONCURRENCY", 10, 1, 1000);
+  lconc = env_uint("E2E_LOCALCONCURRENCY", 10, 1, WMAX);
   rconc = env_uint("E2E_CONCURRENCY", 10, 1, 1000);
   dconc = env_uint("E2E_DOMAINCONCURRENCY", 2, 1, 1000);
   if (snprintf(qdir, sizeof qdir, "%s/queue", home) >= (int)sizeof qdir) strerr_dief1x(E2E_PERM, "E2E_HOME is too long");
@@ -509,19 +614,14 @@ static void setup(void)
   sigaddset(&set, SIGCHLD); sigaddset(&set, SIGTERM); sigaddset(&set, SIGINT); sigaddset(&set, SIGHUP);
   if (sigfd < 0 || selfpipe_trapset(&set) < 0) strerr_diefu1sys(E2E_TEMP, "set up signals");
   signal(SIGPIPE, SIG_IGN);
-  /* the children's environment: ours without what we set per delivery */
-  for (n = 0; environ[n]; n++) ;
-  if (!(envbase = calloc(n + 4, sizeof *envbase))) nomem();
-  for (n = 0; environ[n]; n++)
-    if (strncmp(environ[n], "SENDER=", 7) && strncmp(environ[n], "RECIPIENT=", 10) && strncmp(environ[n], "E2E_DELIVERY=", 13))
-      envbase[envn++] = environ[n];
   srandom((unsigned int)(getpid() ^ wall_ms()));
 }
 
 int main(void)
 {
-  struct pollfd pf[2 + 2048];
+  struct pollfd pf[2 + 2048 + WMAX];
   job *jp[2048];
+  pid_t wp[WMAX];
   setup();
   scan(QDIR_MESS, msg_load);
   qclean(qdir, TMPAGE);
@@ -529,28 +629,45 @@ int main(void)
   log1("started");
   for (;;) {
     int64_t now = wall_ms(), tmo = -1;
-    unsigned int np = 2, i;
+    unsigned int np = 2, nj, i, busy = 0;
     job *j;
     int r;
     while (!stopping && sched.n && sched.v[0]->due <= now) { msg *m = sched.v[0]; hdel(m); attempt(m, now); }
     dispatch();
-    if (stopping && !running) break;
+    for (i = 0; i < nwk; i++) busy += wk[i].j != 0;
+    if (stopping && !running && !busy) break;
     if (stopping) {
       tmo = stop_deadline - now;
       if (tmo <= 0) {
         log1("warning: children still running at the end of the wait: stopping them");
         for (j = running; j; j = j->next) kill(j->pid, SIGTERM);
+        for (i = 0; i < nwk; i++) if (wk[i].j) kill(wk[i].pid, SIGTERM);
         break;
       }
     }
     else if (sched.n) tmo = sched.v[0]->due - now;
+    for (i = 0; i < nwk; i++)   /* an idle worker is ended after LIDLE */
+      if (wk[i].fd >= 0 && !wk[i].j) {
+        int64_t left = stopping ? 0 : wk[i].idle + LIDLE - now;
+        if (left <= 0) { close(wk[i].fd); wk[i].fd = -1; }
+        else if (tmo < 0 || left < tmo) tmo = left;
+      }
     pf[0].fd = sigfd; pf[0].events = POLLIN;
     pf[1].fd = trigfd; pf[1].events = POLLIN;
     for (j = running; j && np < 2 + 2048; j = j->next)
       if (j->fd >= 0) { jp[np - 2] = j; pf[np].fd = j->fd; pf[np++].events = POLLIN; }
+    nj = np;
+    for (i = 0; i < nwk; i++)
+      if (wk[i].fd >= 0) { wp[np - nj] = wk[i].pid; pf[np].fd = wk[i].fd; pf[np++].events = POLLIN; }
     r = poll(pf, np, tmo > 86400000 ? 86400000 : (int)tmo);
     if (r < 0) { if (errno == EINTR) continue; strerr_diefu1sys(E2E_TEMP, "poll"); }
-    for (i = 2; i < np; i++) if (pf[i].revents) drain(jp[i - 2]);
+    for (i = 2; i < nj; i++) if (pf[i].revents) drain(jp[i - 2]);
+    for (i = nj; i < np; i++)
+      if (pf[i].revents) {
+        unsigned int k;
+        for (k = 0; k < nwk && wk[k].pid != wp[i - nj]; k++) ;
+        if (k < nwk && wk[k].fd >= 0) worker_read(&wk[k]);
+      }
     if (pf[0].revents) {
       int sig;
       while ((sig = selfpipe_read()) > 0) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e-local USER: Maildir delivery with Return-Path and Delivered-To, exact
 # S= and W= in the name, idempotent under the same E2E_DELIVERY, and its
-# exit codes.
+# exit codes; e2e-local -w, its requests and answers (tests/local/worker.py).
 . "$(dirname "$0")/lib.sh"
 
 home=$T_TMP/home
@@ -87,5 +87,9 @@ e2e-local bob < "$T_TMP/msg" 2>"$T_TMP/err"
 is "$?" 111 "tmp/ unusable: exit 111 (temporary)"
 like "$(cat "$T_TMP/err")" '^e2e-local: fatal: unable to deliver to ' "skalibs-style message"
 is "$(count)" 0 "nothing half-delivered"
+
+# e2e-local -w: the runner's long-lived worker, driven as the runner does
+rm -rf "$M/tmp"; mkdir -m 700 "$M/tmp"
+tap_py "$TOP/tests/local/worker.py" "$home" "$T_TMP/msg"
 
 done_testing

@@ -3,7 +3,8 @@
 # for unknown users and unroutable domains, remote recipients through
 # e2e-remote (missing: a temporary error and back-off; a stand-in: its K/Z/D
 # report), the delay notice and the bounce at the end of the lifetime, the
-# lock, SIGTERM, and no CPU while idle.
+# lock, SIGTERM, no CPU while idle, and the long-lived e2e-local -w (one
+# for many deliveries, killed mid-delivery, ended when idle).
 . "$(dirname "$0")/lib.sh"
 
 # The runner's PATH has our programs only, so that "e2e-remote" is
@@ -279,6 +280,46 @@ start_runner "$H" "$T_TMP/dconcmix.log" E2E_CONCURRENCY=10 E2E_DOMAINCONCURRENCY
 for d in one two three four; do inject "$H" alice@alice.i2p "x@$d.i2p" < "$T_TMP/seven"; done
 wait_for 100 queue_empty "$H"
 is "$(maxconc "$T_TMP/remote.conc")" 4 "E2E_DOMAINCONCURRENCY=1: four domains still at once"
+kill -TERM $RPID; wait $RPID
+rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
+
+# ================= e2e-local -w: one process for many deliveries =================
+# a wrapper notes each start of e2e-local (pid and arguments), then execs it
+rm -f "$T_TMP/bin/e2e-local"
+printf '#!/bin/sh\necho "$$ $*" >> "%s"\nexec "%s" "$@"\n' "$T_TMP/lstarts" "$TOP/bin/e2e-local" > "$T_TMP/bin/e2e-local"
+chmod +x "$T_TMP/bin/e2e-local"
+H=$T_TMP/w
+mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+LOG=$T_TMP/w.log
+start_runner "$H" "$LOG" E2E_RETRY=1
+for i in 1 2 3 4 5; do msg "w$i" | inject "$H" alice@alice.i2p bob@alice.i2p; wait_for 20 has bob $i || break; done
+ok $? "five messages one after the other, each delivered"
+is "$(wc -l < "$T_TMP/lstarts")" 1 "one e2e-local started for the five"
+like "$(cat "$T_TMP/lstarts")" '^[0-9]+ -w$' "as e2e-local -w"
+wpid=$(cut -d' ' -f1 "$T_TMP/lstarts")
+# stopped while it holds a delivery, then killed: deferred, then delivered
+# once, by a new one
+kill -STOP "$wpid"
+msg w6 | inject "$H" alice@alice.i2p bob@alice.i2p
+sleep 0.5
+has bob 5
+ok $? "a stopped e2e-local holds the sixth message"
+kill -KILL "$wpid"
+wait_for 30 grep -q 'rcpt=bob@alice.i2p result=defer reason="e2e-local ended during the delivery (signal 9)"' "$LOG"
+ok $? "killed during the delivery: deferred, the log says why"
+wait_for 50 has bob 6
+ok $? "delivered after the retry (E2E_RETRY=1)"
+is "$(wc -l < "$T_TMP/lstarts")" 2 "by a second e2e-local"
+is "$(grep -c 'result=ok reason="delivered to bob"' "$LOG")" 6 "six deliveries logged, one each"
+w2=$(tail -1 "$T_TMP/lstarts" | cut -d' ' -f1)
+kill -0 "$w2" 2>/dev/null
+ok $? "the new e2e-local waits for more"
+wait_for 150 eval '! kill -0 "$w2" 2>/dev/null'
+ok $? "an idle e2e-local is ended after 10 s"
+msg w7 | inject "$H" alice@alice.i2p bob@alice.i2p
+wait_for 20 has bob 7
+ok $? "the next message starts a new one"
+is "$(wc -l < "$T_TMP/lstarts")" 3 "(the third e2e-local)"
 kill -TERM $RPID; wait $RPID
 rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
 

@@ -167,6 +167,15 @@ int maildir_put(char const *dir, char const *base, char const *head, size_t hlen
 /* Creates dir/{tmp,new,cur} (mode 0700) as far as missing. */
 int maildir_make(char const *dir);
 
+/* ---- localjob.c: the runner's requests to e2e-local -w ---- */
+#define LJOB_FIELDS 4        /* user, sender, recipient, delivery name */
+#define LJOB_MAX 1024        /* a request packet, at most */
+/* Sends one request with the message's fd; 0 sent, -1 error (errno). */
+int ljob_send(int s, int fd, char const *const f[LJOB_FIELDS]);
+/* Receives one: 1 (f[] point into buf, *fd the message), 0 end of input,
+ * -1 error (errno), -2 malformed (nothing kept open). */
+int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS]);
+
 /* ---- log.c ---- */
 /* Copies at most max-1 bytes of s into out, bytes outside 33..126 as '?'. */
 char *safe(char *out, size_t max, char const *s, size_t len);

@@ -1,0 +1,103 @@
+"""tests/local/worker.py E2E_HOME MSGFILE: e2e-local -w as e2e-runner drives
+it (lib/localjob.c): requests on a SOCK_SEQPACKET socket with the message's
+file descriptor passed along, one answer packet each; then what it does
+with requests the runner never sends."""
+import array
+import os
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import check, status  # noqa: E402
+
+home, msgfile = sys.argv[1], sys.argv[2]
+ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+p = subprocess.Popen(["e2e-local", "-w"], stdin=theirs, stderr=subprocess.PIPE,
+                     env=dict(os.environ, E2E_HOME=home))
+theirs.close()
+ours.settimeout(10)
+
+
+def ask(fields, fd=None, fds=None):
+    data = b"".join(f.encode() + b"\0" for f in fields) if isinstance(fields, list) else fields
+    anc = []
+    if fds is None and fd is not None:
+        fds = [fd]
+    if fds:
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+    ours.sendmsg([data], anc)
+    try:
+        return ours.recv(8192).decode(errors="replace")
+    except (socket.timeout, OSError) as e:
+        return "no answer: %s" % e
+
+
+def newfiles():
+    return sorted(os.listdir(os.path.join(home, "mail", "bob", "new")))
+
+
+def opened():
+    return os.open(msgfile, os.O_RDONLY)
+
+
+before = len(newfiles())
+f = opened()
+a = ask(["bob", "alice@alice.i2p", "bob@alice.i2p", "w1R0"], f)
+check(a == "K delivered to bob", "a request: K delivered to bob", a)
+check(len(newfiles()) == before + 1 and any(n.startswith("w1R0,S=") for n in newfiles()),
+      "the message is in new/ under the name the request gave", newfiles())
+os.lseek(f, 0, os.SEEK_SET)
+a = ask(["bob", "alice@alice.i2p", "bob@alice.i2p", "w1R0"], f)
+check(a == "K delivered to bob" and len(newfiles()) == before + 1,
+      "the same request again: K, and no second copy", a)
+os.close(f)
+name = [n for n in newfiles() if n.startswith("w1R0,")][0]
+with open(os.path.join(home, "mail", "bob", "new", name), "rb") as m:
+    head = m.read(200)
+check(head.startswith(b"Return-Path: <alice@alice.i2p>\nDelivered-To: bob@alice.i2p\n"),
+      "Return-Path and Delivered-To from the request", head)
+f = opened()
+a = ask(["bob", "", "bob@alice.i2p", "w2R0"], f)
+os.close(f)
+with open(os.path.join(home, "mail", "bob", "new", [n for n in newfiles() if n.startswith("w2R0,")][0]), "rb") as m:
+    check(m.read(15) == b"Return-Path: <>", "an empty sender: Return-Path: <>", a)
+f = opened()
+a = ask(["nobody", "alice@alice.i2p", "nobody@alice.i2p", "w3R0"], f)
+os.close(f)
+check(a == "D no mailbox for user nobody", "no such mailbox: D, failed for good", a)
+f = opened()
+a = ask(["../bob", "a@b.i2p", "x@alice.i2p", "w4R0"], f)
+os.close(f)
+check(a.startswith("D invalid user name"), "a user name with a slash: D", a)
+f = opened()
+a = ask(["bob", "a@b.i2p", "bob@alice.i2p", "../w5"], f)
+os.close(f)
+check(a == "D invalid E2E_DELIVERY", "a delivery name with a slash: D", a)
+a = ask(["bob", "a@b.i2p", "bob@alice.i2p", "w6R0"])
+check(a == "Z malformed request", "no file descriptor: Z malformed request", a)
+f = opened()
+a = ask(["bob", "a@b.i2p"], f)
+os.close(f)
+check(a == "Z malformed request", "two fields instead of four: Z", a)
+f = opened()
+a = ask(b"bob\0a@b.i2p\0bob@alice.i2p\0w7R0", f)
+os.close(f)
+check(a == "Z malformed request", "a last field without its NUL: Z", a)
+f, g = opened(), opened()
+a = ask(["bob", "a@b.i2p", "bob@alice.i2p", "w8R0"], fds=[f, g])
+check(a == "K delivered to bob", "two descriptors: the first is the message, the other closed", a)
+os.close(f)
+os.close(g)
+pid_fds = os.listdir("/proc/%d/fd" % p.pid)
+check(sorted(pid_fds) == ["0", "1", "2"], "no descriptor of a request is left open in e2e-local", pid_fds)
+check(p.poll() is None, "still running after the bad requests")
+ours.close()
+try:
+    rc = p.wait(10)
+except subprocess.TimeoutExpired:
+    p.kill()
+    rc = "hung"
+err = p.stderr.read().decode(errors="replace")
+check(rc == 0 and err == "", "the runner's end closed: exit 0, nothing on stderr", "%s %s" % (rc, err))
+sys.exit(status())
