@@ -58,13 +58,37 @@ static void make_dirs(void)
     die_temp("create queue directories");
 }
 
-/* A file in queue/tmp that nobody can see: O_TMPFILE where the file
- * system has it, else a named tmp/ID (removed on failure; the spill file
- * of a large message is unlinked at once). */
+/* A finished queue file the runner emptied for reuse (free/N), renamed to
+ * a tmp/ID of ours: a rename instead of a fresh inode, which ext4 finds
+ * only past every inode freed in the last minutes (without a journal, as
+ * here, it skips those). -1: none there. */
+static int claim(void)
+{
+  char from[QPATH + 32];
+  unsigned int k;
+  snprintf(tmpname, sizeof tmpname, "%s/%ld.free", qtmp, (long)getpid());   /* ours while we live */
+  for (k = 0; k < QFREE_SLOTS; k++) {
+    snprintf(from, sizeof from, "%s/queue/" QDIR_FREE "/%u", home, k);
+    if (!rename(from, tmpname)) {
+      int fd = open(tmpname, O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) { named = 1; return fd; }
+      unlink(tmpname);
+      return -1;
+    }
+    if (errno != ENOENT) return -1;
+  }
+  return -1;
+}
+
+/* A file in queue/tmp that nobody can see: a recycled one (claim), or
+ * O_TMPFILE where the file system has it, else a named tmp/ID (removed on
+ * failure; the spill file of a large message is unlinked at once). */
 static int open_tmp(int final)
 {
   char id[48];
-  int fd = open(qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  int fd = final ? claim() : -1;
+  if (fd >= 0) return fd;
+  fd = open(qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0 && errno == ENOENT) { make_dirs(); fd = open(qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
   if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
   unique_id(id);

@@ -578,7 +578,7 @@ static void settle(msg *m)
 /* ---- main ---- */
 static void setup(void)
 {
-  static char const *const sub[] = { QDIR_TMP, QDIR_TODO, QDIR_MESS, QDIR_INFO };
+  static char const *const sub[] = { QDIR_TMP, QDIR_TODO, QDIR_MESS, QDIR_INFO, QDIR_FREE };
   char path[4096];
   unsigned int i;
   int fd;
@@ -593,7 +593,7 @@ static void setup(void)
   dconc = env_uint("E2E_DOMAINCONCURRENCY", 2, 1, 1000);
   if (snprintf(qdir, sizeof qdir, "%s/queue", home) >= (int)sizeof qdir) strerr_dief1x(E2E_PERM, "E2E_HOME is too long");
   if (mkdir(qdir, 0700) < 0 && errno != EEXIST) strerr_diefu2sys(E2E_TEMP, "create ", qdir);
-  for (i = 0; i < 4; i++) {
+  for (i = 0; i < 5; i++) {
     snprintf(path, sizeof path, "%s/%s", qdir, sub[i]);
     if (mkdir(path, 0700) < 0 && errno != EEXIST) strerr_diefu2sys(E2E_TEMP, "create ", path);
   }

@@ -53,7 +53,7 @@ root=; [ "$(id -u)" != 0 ] || root=1
 if [ -n "$root" ]; then umask 022; else umask 077; fi
 mkdir -p "$home" || die "unable to create $home"
 cd "$home"
-mkdir -p env cache && (umask 077 && mkdir -p mail popfetch queue/tmp queue/todo queue/mess queue/info) ||
+mkdir -p env cache && (umask 077 && mkdir -p mail popfetch queue/tmp queue/todo queue/mess queue/info queue/free) ||
   die "unable to create the directories in $home"
 [ -z "$remote" ] || (umask 077 && mkdir -p remote/smtp remote/pop3) || die "unable to create remote/"
 [ -p queue/trigger ] || mkfifo -m 0600 queue/trigger || die "unable to create queue/trigger"

@@ -74,8 +74,25 @@ rm -f "$Q/todo/"*
 if command -v strace >/dev/null; then
   strace -q -f -o "$T_TMP/strace" -e trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2,exit_group 2>/dev/null \
     e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p)
-  calls=$(grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|exit_group)' "$T_TMP/strace" | awk '{print $2}' | tr '\n' ' ')
+  calls=$(grep -v ' = -1 ' "$T_TMP/strace" | grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|exit_group)' | awk '{print $2}' | tr '\n' ' ')
   is "$calls" "fsync linkat fsync exit_group " "fsync(file), link into todo/, fsync(todo/), exit: in that order"
+  rm -f "$Q/todo/"*
+  # a finished file the runner emptied for reuse (free/N): taken, filled,
+  # synced, linked, in the same order
+  mkdir -p "$Q/free" && : > "$Q/free/3" && ino=$(stat -c %i "$Q/free/3")
+  strace -q -f -o "$T_TMP/strace.free" -e trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,exit_group 2>/dev/null \
+    e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p)
+  calls=$(grep -v ' = -1 ' "$T_TMP/strace.free" | grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|unlink|exit_group)' | awk '{print $2}' | tr '\n' ' ')
+  is "$calls" "rename fsync link unlink fsync exit_group " "free/3 renamed to tmp/, fsync, link into todo/, tmp/ name removed, fsync(todo/)"
+  f=$(ls "$Q/todo")
+  is "$(stat -c %i "$Q/todo/$f") $(find "$Q/free" "$Q/tmp" -type f | wc -l)" "$ino 0" "the message is in that file (same inode); free/ and tmp/ empty"
+  { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
+  ok $? "its content is the envelope and the message, nothing else"
+  printf 'old message, longer than the new one: %s\n' "$(head -c 3000 /dev/zero | tr '\0' x)" > "$Q/free/0"
+  e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p) && f=$(ls -t "$Q/todo" | head -1) &&
+    { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
+  ok $? "a free file that was not emptied (a crash between) is truncated first"
+  rm -f "$Q/todo/"*
   grep -E 'linkat\(.*todo/' "$T_TMP/strace" >/dev/null
   ok $? "the link goes into queue/todo/"
   rm -f "$Q/todo/"*

@@ -43,7 +43,7 @@ msg() { printf 'From: Alice <alice@alice.i2p>\nSubject: %s\nMessage-ID: <%s@alic
 
 # ================= local delivery =================
 H=$T_TMP/a
-mkhome "$H" alice.i2p alice:pw bob:pw carol:pw 2>/dev/null
+mkhome "$H" alice.i2p alice:pw bob:pw carol:pw dave:pw 2>/dev/null
 ok $? "mail home"
 LOG=$T_TMP/a.log
 start_runner "$H" "$LOG"
@@ -59,6 +59,14 @@ like "$(head -2 "$H/mail/bob/new/$f")" $'^Return-Path: <alice@alice.i2p>\nDelive
 wait_for 10 queue_empty "$H"
 ok $? "the queue is empty afterwards"
 like "$(cat "$LOG")" 'delivery id=[0-9.MP]+ rcpt=bob@alice.i2p result=ok reason="delivered to bob"' "log line for the delivery"
+# the finished queue file is emptied and kept in free/ for e2e-queue to
+# fill again: the next message is written into the same inode
+is "$(stat -c %s "$H/queue/free/0" 2>&1)" 0 "the finished queue file: empty, in queue/free/0"
+ino=$(stat -c %i "$H/queue/free/0")
+msg again | inject "$H" alice@alice.i2p dave@alice.i2p
+wait_for 10 has dave 1 && wait_for 10 queue_empty "$H"
+ok $? "the next message delivered"
+is "$(stat -c '%i %s' "$H/queue/free/0" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 0 1" "written into free/0's inode, which is back in free/0, empty"
 
 msg two | inject "$H" alice@alice.i2p bob@alice.i2p carol@alice.i2p POSTMASTER@Alice.I2P
 wait_for 10 has alice 1 bob 2 carol 1
@@ -291,7 +299,12 @@ chmod +x "$T_TMP/bin/e2e-local"
 H=$T_TMP/w
 mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
 LOG=$T_TMP/w.log
+# left by a crash between emptying a finished file and moving it to free/
+: > "$H/queue/mess/1795000000.M1P1" && echo 'R done 0 0 ' > "$H/queue/info/1795000000.M1P1"
+: > "$H/queue/free/.1795000001.M1P1"   # ... or before mess/ was synced
 start_runner "$H" "$LOG" E2E_RETRY=1
+is "$(ls -A "$H/queue/mess" "$H/queue/info" "$H/queue/free" | grep -c 179500000)" 0 "at start: an emptied queue file, its state, a free/.ID removed"
+unlike "$(cat "$LOG")" 'warning' "without a warning"
 for i in 1 2 3 4 5; do msg "w$i" | inject "$H" alice@alice.i2p bob@alice.i2p; wait_for 20 has bob $i || break; done
 ok $? "five messages one after the other, each delivered"
 is "$(wc -l < "$T_TMP/lstarts")" 1 "one e2e-local started for the five"

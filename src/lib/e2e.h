@@ -222,6 +222,10 @@ int queue_class(int status);
 #define QDIR_TODO "todo"
 #define QDIR_MESS "mess"
 #define QDIR_INFO "info"
+/* Finished queue files, emptied, for e2e-queue to fill again: free/0 ..
+ * free/QFREE_SLOTS-1 (a rename is cheaper than a fresh inode). */
+#define QDIR_FREE "free"
+#define QFREE_SLOTS 8
 #define QDIR_BOUNCE "bounce"
 #define QTRIGGER "trigger"
 
@@ -284,8 +288,8 @@ typedef struct qmsg {
   int warned, has_info, dirty, remote_done;
 } qmsg;
 /* Loads queue/mess/ID and queue/info/ID. 1 loaded, 2 loaded but the info
- * file was malformed (ignored), 0 no such message, -2 malformed message
- * file, -1 error (errno). */
+ * file was malformed (ignored), 0 no such message (or an emptied one:
+ * see qclean), -2 malformed message file, -1 error (errno). */
 int qmsg_load(char const *qdir, char const *id, qmsg **out);
 /* Writes info/ID durably (file_replace). 0 ok, -1 error. */
 int qmsg_save(char const *qdir, qmsg *m);
@@ -294,7 +298,8 @@ int qmsg_remove(char const *qdir, qmsg const *m);
 void qmsg_free(qmsg *m);
 /* Calls f for each valid queue id in qdir/sub; -1 when unreadable. */
 int qdir_each(char const *qdir, char const *sub, void (*f)(char const *id));
-/* Removes info/ files without their message, file_replace's left-overs,
+/* Removes empty mess/ files and free/.ID (finished, on their way to
+ * free/), info/ files without their message, file_replace's left-overs,
  * and tmp/ files older than tmpage seconds. */
 void qclean(char const *qdir, int64_t tmpage);
 typedef struct qheap { qmsg **v; size_t n, a; } qheap;

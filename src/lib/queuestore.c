@@ -52,6 +52,7 @@ int qmsg_load(char const *qdir, char const *id, qmsg **out)
     if (!k || (n += (size_t)k) == sizeof head) break;
   }
   close(fd);
+  if (!n) return 0;   /* emptied: finished, caught on its way to free/ */
   if (!(n = envelope_parse(&e, head, n))) return -2;
   if (!(m = calloc(1, sizeof *m))) return -1;
   if (!(m->env = malloc(n)) || !(m->r = calloc(e.n, sizeof *m->r))) { qmsg_free(m); return -1; }
@@ -87,14 +88,41 @@ int qmsg_save(char const *qdir, qmsg *m)
   return 0;
 }
 
+/* A finished mess/ID, emptied, into the first empty free/N for e2e-queue
+ * to fill again (never over another; removed when they are all taken or
+ * free/ is missing). Emptied first: a crash before the rename leaves an
+ * empty mess/ID, which qmsg_load passes over and qclean removes. The
+ * name mess/ID must be gone on disk before the file can hold another
+ * message: without a journal nothing orders the two directories' writes,
+ * and a mess/ID that came back after a power cut would name the new
+ * message. So it waits in free/.ID until mess/ is synced. */
+static int recycle(char const *qdir, char const *id)
+{
+  char path[4096], stage[4096], to[4096];
+  unsigned int k;
+  if (qpath(path, qdir, QDIR_MESS, id) < 0 || snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, id) >= (int)sizeof stage)
+    return -1;
+  if (truncate(path, 0) < 0) { if (errno != ENOENT) return -1; *stage = 0; }
+  else if (rename(path, stage) < 0) {   /* no free/: removed */
+    if (unlink(path) < 0 && errno != ENOENT) return -1;
+    *stage = 0;
+  }
+  if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
+  if (!*stage) return 0;
+  for (k = 0; k < QFREE_SLOTS; k++) {
+    snprintf(to, sizeof to, "%s/" QDIR_FREE "/%u", qdir, k);
+    if (!renameat2(AT_FDCWD, stage, AT_FDCWD, to, RENAME_NOREPLACE)) return 0;
+    if (errno != EEXIST) break;
+  }
+  return unlink(stage) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* mess/ID out of the way (synced: recycle), then its state */
 int qmsg_remove(char const *qdir, qmsg const *m)
 {
   char path[4096];
-  if (qpath(path, qdir, QDIR_MESS, m->id) < 0) return -1;
-  if (unlink(path) < 0 && errno != ENOENT) return -1;
+  if (recycle(qdir, m->id) < 0) return -1;
   if (!m->has_info) return 0;
-  /* the message must not come back without its state */
-  if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
   if (qpath(path, qdir, QDIR_INFO, m->id) < 0) return -1;
   return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
@@ -116,22 +144,24 @@ int qdir_each(char const *qdir, char const *sub, void (*f)(char const *id))
 
 void qclean(char const *qdir, int64_t tmpage)
 {
-  static char const *const sub[] = { QDIR_INFO, QDIR_TMP };
+  static char const *const sub[] = { QDIR_MESS, QDIR_INFO, QDIR_TMP, QDIR_FREE };
   char path[4096];
   struct stat st;
   unsigned int i;
   int64_t now = (int64_t)time(0);
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < 4; i++) {
     DIR *d;
     struct dirent *de;
     if (qpath(path, qdir, sub[i], 0) < 0 || !(d = opendir(path))) continue;
     while ((de = readdir(d))) {
       if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-      if (!i && qid_valid(de->d_name)) {   /* info/ID without mess/ID */
+      if (i == 1 && qid_valid(de->d_name)) {   /* info/ID without mess/ID */
         if (qpath(path, qdir, QDIR_MESS, de->d_name) < 0 || stat(path, &st) == 0 || errno != ENOENT) continue;
       }
       if (qpath(path, qdir, sub[i], de->d_name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
-      if (i && now - st.st_mtime < tmpage) continue;
+      if (!i && st.st_size) continue;   /* mess/: only an emptied one (recycle) */
+      if (i == 3 && de->d_name[0] != '.') continue;   /* free/: only a free/.ID left waiting */
+      if (i == 2 && now - st.st_mtime < tmpage) continue;
       unlink(path);
     }
     closedir(d);
