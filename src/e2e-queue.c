@@ -70,8 +70,15 @@ static int claim(void)
   for (k = 0; k < QFREE_SLOTS; k++) {
     snprintf(from, sizeof from, "%s/queue/" QDIR_FREE "/%u", home, k);
     if (!rename(from, tmpname)) {
-      int fd = open(tmpname, O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0) { named = 1; return fd; }
+      /* ours alone? After a power cut a free/N whose rename was lost may
+       * still name a file that is queued again: that one is left alone */
+      struct stat st;
+      int fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_nlink == 1 && !ftruncate(fd, 0)) {
+        named = 1;
+        return fd;
+      }
+      if (fd >= 0) close(fd);
       unlink(tmpname);
       return -1;
     }

@@ -93,6 +93,14 @@ if command -v strace >/dev/null; then
     { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
   ok $? "a free file that was not emptied (a crash between) is truncated first"
   rm -f "$Q/todo/"*
+  # a free/N that also names a queued message (a rename lost in a power
+  # cut): that file is left alone, the message goes into a new one
+  e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p) && f=$(ls "$Q/todo") && ln "$Q/todo/$f" "$Q/free/0" &&
+    e2e-queue < "$T_TMP/edge" 1< <(envelope a@b.i2p c@d.i2p)
+  is "$(ls "$Q/todo" | wc -l) $(stat -c %h "$Q/todo/$f")" "2 1" "a free/N with a second name: not taken (the new message in a new file)"
+  { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
+  ok $? "the queued message it named is intact"
+  rm -f "$Q/todo/"* "$Q/free/"* "$Q/tmp/"*
   grep -E 'linkat\(.*todo/' "$T_TMP/strace" >/dev/null
   ok $? "the link goes into queue/todo/"
   rm -f "$Q/todo/"*
