@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -58,38 +59,37 @@ static void make_dirs(void)
     die_temp("create queue directories");
 }
 
-/* A finished queue file the runner emptied for reuse (free/N), renamed to
- * a tmp/ID of ours: a rename instead of a fresh inode, which ext4 finds
- * only past every inode freed in the last minutes (without a journal, as
- * here, it skips those). -1: none there. */
+/* A finished queue file the runner emptied for reuse (free/N): a file
+ * instead of a fresh inode, which ext4 finds only past every inode freed
+ * in the last minutes (without a journal, as here, it skips those). It
+ * stays free/N while we write it, ours by an flock (a kill leaves it
+ * there for the next one, nothing in tmp/), and is ours only while
+ * free/N still names it and nothing else does: after a power cut a
+ * free/N whose removal was lost can name a file that went on to be
+ * queued; that one is left alone. -1: none to take. */
 static int claim(void)
 {
-  char from[QPATH + 32];
   unsigned int k;
-  snprintf(tmpname, sizeof tmpname, "%s/%ld.free", qtmp, (long)getpid());   /* ours while we live */
   for (k = 0; k < QFREE_SLOTS; k++) {
-    snprintf(from, sizeof from, "%s/queue/" QDIR_FREE "/%u", home, k);
-    if (!rename(from, tmpname)) {
-      /* ours alone? After a power cut a free/N whose rename was lost may
-       * still name a file that is queued again: that one is left alone */
-      struct stat st;
-      int fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_nlink == 1 && !ftruncate(fd, 0)) {
-        named = 1;
-        return fd;
-      }
-      if (fd >= 0) close(fd);
-      unlink(tmpname);
-      return -1;
+    struct stat a, b;
+    int fd;
+    snprintf(tmpname, sizeof tmpname, "%s/queue/" QDIR_FREE "/%u", home, k);
+    fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) { if (errno == ENOENT) continue; return -1; }
+    if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && !stat(tmpname, &b) && a.st_ino == b.st_ino
+        && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_nlink == 1 && !ftruncate(fd, 0)) {
+      named = 1;
+      return fd;
     }
-    if (errno != ENOENT) return -1;
+    close(fd);
   }
   return -1;
 }
 
-/* A file in queue/tmp that nobody can see: a recycled one (claim), or
- * O_TMPFILE where the file system has it, else a named tmp/ID (removed on
- * failure; the spill file of a large message is unlinked at once). */
+/* A file nobody else takes: a recycled one (claim), or one in queue/tmp
+ * that nobody can see, O_TMPFILE where the file system has it, else a
+ * named tmp/ID (removed on failure; the spill file of a large message is
+ * unlinked at once). */
 static int open_tmp(int final)
 {
   char id[48];

@@ -77,13 +77,13 @@ if command -v strace >/dev/null; then
   calls=$(grep -v ' = -1 ' "$T_TMP/strace" | grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|exit_group)' | awk '{print $2}' | tr '\n' ' ')
   is "$calls" "fsync linkat fsync exit_group " "fsync(file), link into todo/, fsync(todo/), exit: in that order"
   rm -f "$Q/todo/"*
-  # a finished file the runner emptied for reuse (free/N): taken, filled,
-  # synced, linked, in the same order
+  # a finished file the runner emptied for reuse (free/N): taken (locked
+  # where it is), filled, synced, linked, in the same order
   mkdir -p "$Q/free" && : > "$Q/free/3" && ino=$(stat -c %i "$Q/free/3")
   strace -q -f -o "$T_TMP/strace.free" -e trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,exit_group 2>/dev/null \
     e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p)
   calls=$(grep -v ' = -1 ' "$T_TMP/strace.free" | grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|unlink|exit_group)' | awk '{print $2}' | tr '\n' ' ')
-  is "$calls" "rename fsync link unlink fsync exit_group " "free/3 renamed to tmp/, fsync, link into todo/, tmp/ name removed, fsync(todo/)"
+  is "$calls" "fsync link unlink fsync exit_group " "free/3: fsync, link into todo/, free/3 removed, fsync(todo/)"
   f=$(ls "$Q/todo")
   is "$(stat -c %i "$Q/todo/$f") $(find "$Q/free" "$Q/tmp" -type f | wc -l)" "$ino 0" "the message is in that file (same inode); free/ and tmp/ empty"
   { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
@@ -97,10 +97,21 @@ if command -v strace >/dev/null; then
   # cut): that file is left alone, the message goes into a new one
   e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p) && f=$(ls "$Q/todo") && ln "$Q/todo/$f" "$Q/free/0" &&
     e2e-queue < "$T_TMP/edge" 1< <(envelope a@b.i2p c@d.i2p)
-  is "$(ls "$Q/todo" | wc -l) $(stat -c %h "$Q/todo/$f")" "2 1" "a free/N with a second name: not taken (the new message in a new file)"
+  is "$(ls "$Q/todo" | wc -l) $(stat -c %h "$Q/todo/$f")" "2 2" "a free/N with a second name: not taken, left alone (the new message in a new file)"
   { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
   ok $? "the queued message it named is intact"
   rm -f "$Q/todo/"* "$Q/free/"* "$Q/tmp/"*
+  # one that another e2e-queue holds (its flock) is not taken either; one
+  # that a killed e2e-queue had half written is
+  : > "$Q/free/0"; printf 'half' > "$Q/free/1"
+  flock "$Q/free/0" sleep 3 & fl=$!
+  sleep 0.3
+  e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p) && f=$(ls "$Q/todo")
+  is "$(ls "$Q/free")" "0" "free/0 locked by another: left; free/1 taken"
+  { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
+  ok $? "the message in it is whole, nothing of the half-written one"
+  kill "$fl" 2>/dev/null; wait "$fl" 2>/dev/null
+  rm -f "$Q/todo/"* "$Q/free/"*
   grep -E 'linkat\(.*todo/' "$T_TMP/strace" >/dev/null
   ok $? "the link goes into queue/todo/"
   rm -f "$Q/todo/"*

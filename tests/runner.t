@@ -302,8 +302,10 @@ LOG=$T_TMP/w.log
 # left by a crash between emptying a finished file and moving it to free/
 : > "$H/queue/mess/1795000000.M1P1" && echo 'R done 0 0 ' > "$H/queue/info/1795000000.M1P1"
 : > "$H/queue/free/.1795000001.M1P1"   # ... or before mess/ was synced
+: > "$H/queue/free/3" && ln "$H/queue/free/3" "$H/queue/free/5"   # a file with two names in free/
 start_runner "$H" "$LOG" E2E_RETRY=1
 is "$(ls -A "$H/queue/mess" "$H/queue/info" "$H/queue/free" | grep -c 179500000)" 0 "at start: an emptied queue file, its state, a free/.ID removed"
+is "$(ls "$H/queue/free" | wc -l) $(stat -c %h "$H/queue/free/"*)" "1 1" "and one of two names of one file in free/"
 unlike "$(cat "$LOG")" 'warning' "without a warning"
 for i in 1 2 3 4 5; do msg "w$i" | inject "$H" alice@alice.i2p bob@alice.i2p; wait_for 20 has bob $i || break; done
 ok $? "five messages one after the other, each delivered"

@@ -299,8 +299,9 @@ void qmsg_free(qmsg *m);
 /* Calls f for each valid queue id in qdir/sub; -1 when unreadable. */
 int qdir_each(char const *qdir, char const *sub, void (*f)(char const *id));
 /* Removes empty mess/ files and free/.ID (finished, on their way to
- * free/), info/ files without their message, file_replace's left-overs,
- * and tmp/ files older than tmpage seconds. */
+ * free/), free/N names of a file that has another, info/ files without
+ * their message, file_replace's left-overs, and tmp/ files older than
+ * tmpage seconds. */
 void qclean(char const *qdir, int64_t tmpage);
 typedef struct qheap { qmsg **v; size_t n, a; } qheap;
 int qheap_put(qheap *h, qmsg *m);      /* adds or moves m by m->due; -1 no memory */

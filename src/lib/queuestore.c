@@ -160,7 +160,9 @@ void qclean(char const *qdir, int64_t tmpage)
       }
       if (qpath(path, qdir, sub[i], de->d_name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
       if (!i && st.st_size) continue;   /* mess/: only an emptied one (recycle) */
-      if (i == 3 && de->d_name[0] != '.') continue;   /* free/: only a free/.ID left waiting */
+      /* free/: a free/.ID left waiting, a free/N with a second name (a
+       * crash between e2e-queue's link into todo/ and its unlink) */
+      if (i == 3 && de->d_name[0] != '.' && st.st_nlink < 2) continue;
       if (i == 2 && now - st.st_mtime < tmpage) continue;
       unlink(path);
     }
