@@ -101,10 +101,30 @@ static void info_write(msg *m)
   }
 }
 
+/* Finished files without state wait as free/.ID until QFREE_SLOTS are
+ * there or PARKMS have passed, then one sync of mess/ lets them all be
+ * reused (qfree_promote): one fsync for several messages. */
+#define PARKMS 100
+static char parked[QFREE_SLOTS][QID_MAX + 1];
+static unsigned int nparked;
+static int64_t parked_at;
+
+static void promote(void)
+{
+  if (qfree_promote(qdir, (char const (*)[QID_MAX + 1])parked, nparked) < 0) strerr_diefu3sys(E2E_TEMP, "sync ", qdir, "/mess");
+  nparked = 0;
+}
+
 static void msg_done(msg *m)
 {
+  int r = 0;
   hdel(m);
-  if (qmsg_remove(qdir, m) < 0) strerr_diefu4sys(E2E_TEMP, "remove ", qdir, "/mess/", m->id);
+  if (!m->has_info && (r = qmsg_park(qdir, m->id)) > 0) {
+    if (!nparked) parked_at = wall_ms();
+    strcpy(parked[nparked++], m->id);
+    if (nparked == QFREE_SLOTS) promote();
+  }
+  if (r < 0 || (m->has_info && qmsg_remove(qdir, m) < 0)) strerr_diefu4sys(E2E_TEMP, "remove ", qdir, "/mess/", m->id);
   log2("done id=", m->id);
   qmsg_free(m);
 }
@@ -646,6 +666,11 @@ int main(void)
       }
     }
     else if (sched.n) tmo = sched.v[0]->due - now;
+    if (nparked) {
+      int64_t left = stopping ? 0 : parked_at + PARKMS - now;
+      if (left <= 0) promote();
+      else if (tmo < 0 || left < tmo) tmo = left;
+    }
     for (i = 0; i < nwk; i++)   /* an idle worker is ended after LIDLE */
       if (wk[i].fd >= 0 && !wk[i].j) {
         int64_t left = stopping ? 0 : wk[i].idle + LIDLE - now;
@@ -683,6 +708,7 @@ int main(void)
       scan(QDIR_TODO, take_new);
     }
   }
+  if (nparked) promote();
   log1("stopped");
   return 0;
 }

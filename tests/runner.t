@@ -60,11 +60,13 @@ wait_for 10 queue_empty "$H"
 ok $? "the queue is empty afterwards"
 like "$(cat "$LOG")" 'delivery id=[0-9.MP]+ rcpt=bob@alice.i2p result=ok reason="delivered to bob"' "log line for the delivery"
 # the finished queue file is emptied and kept in free/ for e2e-queue to
-# fill again: the next message is written into the same inode
+# fill again (once mess/ is synced: within 0.1 s): the next message is
+# written into the same inode
+wait_for 10 test -e "$H/queue/free/0"
 is "$(stat -c %s "$H/queue/free/0" 2>&1)" 0 "the finished queue file: empty, in queue/free/0"
 ino=$(stat -c %i "$H/queue/free/0")
 msg again | inject "$H" alice@alice.i2p dave@alice.i2p
-wait_for 10 has dave 1 && wait_for 10 queue_empty "$H"
+wait_for 10 has dave 1 && wait_for 10 queue_empty "$H" && wait_for 10 test -e "$H/queue/free/0"
 ok $? "the next message delivered"
 is "$(stat -c '%i %s' "$H/queue/free/0" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 0 1" "written into free/0's inode, which is back in free/0, empty"
 
@@ -290,6 +292,24 @@ wait_for 100 queue_empty "$H"
 is "$(maxconc "$T_TMP/remote.conc")" 4 "E2E_DOMAINCONCURRENCY=1: four domains still at once"
 kill -TERM $RPID; wait $RPID
 rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
+
+# ================= finished files: one sync of mess/ for several =================
+H=$T_TMP/park
+mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do msg "p$i" | inject "$H" alice@alice.i2p bob@alice.i2p; done
+if command -v strace >/dev/null; then
+  LOG=$T_TMP/park.log
+  strace -f -qq -o "$T_TMP/park.st" -e trace=openat,fsync env PATH="$RPATH" E2E_HOME="$H" E2E_DOMAIN=alice.i2p "$TOP/bin/e2e-runner" 2>>"$LOG" &
+  RPID=$!
+  bg_pid $RPID
+  wait_for 50 has bob 10 && wait_for 50 queue_empty "$H" && sleep 0.5
+  ok $? "ten messages queued before the runner started: delivered"
+  n=$(grep -c 'queue/mess", O_RDONLY|O_CLOEXEC|O_DIRECTORY)' "$T_TMP/park.st")
+  [ "$n" -ge 1 ] && [ "$n" -le 3 ]
+  ok $? "mess/ synced $n times for the ten (once for each batch of up to eight), not ten"
+  is "$(find "$H/queue/free" -type f | wc -l) $(find "$H/queue/free" -type f -size +0 | wc -l)" "8 0" "eight emptied files in free/, the other two removed"
+  kill -TERM "$(cat "/proc/$RPID/task/$RPID/children")"; wait $RPID   # the runner, under strace
+fi
 
 # ================= e2e-local -w: one process for many deliveries =================
 # a wrapper notes each start of e2e-local (pid and arguments), then execs it

@@ -295,6 +295,12 @@ int qmsg_load(char const *qdir, char const *id, qmsg **out);
 int qmsg_save(char const *qdir, qmsg *m);
 /* Removes mess/ID, then info/ID. 0 ok, -1 error. */
 int qmsg_remove(char const *qdir, qmsg const *m);
+/* A finished mess/ID emptied and renamed free/.ID: 1 done, 0 it was gone
+ * (or removed: no free/), -1 error. Not reusable before qfree_promote. */
+int qmsg_park(char const *qdir, char const *id);
+/* Syncs mess/, then moves each free/.ID to an empty free/N (removed when
+ * none is left). 0 ok, -1 the sync failed (errno). */
+int qfree_promote(char const *qdir, char const (*ids)[QID_MAX + 1], unsigned int n);
 void qmsg_free(qmsg *m);
 /* Calls f for each valid queue id in qdir/sub; -1 when unreadable. */
 int qdir_each(char const *qdir, char const *sub, void (*f)(char const *id));

@@ -88,40 +88,49 @@ int qmsg_save(char const *qdir, qmsg *m)
   return 0;
 }
 
-/* A finished mess/ID, emptied, into the first empty free/N for e2e-queue
- * to fill again (never over another; removed when they are all taken or
- * free/ is missing). Emptied first: a crash before the rename leaves an
- * empty mess/ID, which qmsg_load passes over and qclean removes. The
- * name mess/ID must be gone on disk before the file can hold another
- * message: without a journal nothing orders the two directories' writes,
- * and a mess/ID that came back after a power cut would name the new
- * message. So it waits in free/.ID until mess/ is synced. */
-static int recycle(char const *qdir, char const *id)
+/* A finished mess/ID, emptied, goes to the first empty free/N for
+ * e2e-queue to fill again (never over another; removed when they are all
+ * taken or free/ is missing). Emptied first: a crash before the rename
+ * leaves an empty mess/ID, which qmsg_load passes over and qclean
+ * removes. The name mess/ID must be gone on disk before the file can hold
+ * another message: without a journal nothing orders the two directories'
+ * writes, and a mess/ID that came back after a power cut would name the
+ * new message. So it waits as free/.ID (qmsg_park) until mess/ is synced
+ * (qfree_promote), which the runner does for several at once. */
+int qmsg_park(char const *qdir, char const *id)
 {
-  char path[4096], stage[4096], to[4096];
-  unsigned int k;
+  char path[4096], stage[4096];
   if (qpath(path, qdir, QDIR_MESS, id) < 0 || snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, id) >= (int)sizeof stage)
     return -1;
-  if (truncate(path, 0) < 0) { if (errno != ENOENT) return -1; *stage = 0; }
-  else if (rename(path, stage) < 0) {   /* no free/: removed */
-    if (unlink(path) < 0 && errno != ENOENT) return -1;
-    *stage = 0;
-  }
-  if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
-  if (!*stage) return 0;
-  for (k = 0; k < QFREE_SLOTS; k++) {
-    snprintf(to, sizeof to, "%s/" QDIR_FREE "/%u", qdir, k);
-    if (!renameat2(AT_FDCWD, stage, AT_FDCWD, to, RENAME_NOREPLACE)) return 0;
-    if (errno != EEXIST) break;
-  }
-  return unlink(stage) < 0 && errno != ENOENT ? -1 : 0;
+  if (truncate(path, 0) < 0) return errno == ENOENT ? 0 : -1;
+  if (!rename(path, stage)) return 1;
+  return unlink(path) < 0 && errno != ENOENT ? -1 : 0;   /* no free/: removed */
 }
 
-/* mess/ID out of the way (synced: recycle), then its state */
+int qfree_promote(char const *qdir, char const (*ids)[QID_MAX + 1], unsigned int n)
+{
+  char path[4096], stage[4096], to[4096];
+  unsigned int i, k = 0;
+  if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
+  for (i = 0; i < n; i++) {
+    snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, ids[i]);
+    for (; k < QFREE_SLOTS; k++) {
+      snprintf(to, sizeof to, "%s/" QDIR_FREE "/%u", qdir, k);
+      if (!renameat2(AT_FDCWD, stage, AT_FDCWD, to, RENAME_NOREPLACE) || errno != EEXIST) break;
+    }
+    if (k == QFREE_SLOTS || access(stage, F_OK) == 0) unlink(stage);
+  }
+  return 0;
+}
+
+/* mess/ID out of the way (synced), then its state */
 int qmsg_remove(char const *qdir, qmsg const *m)
 {
   char path[4096];
-  if (recycle(qdir, m->id) < 0) return -1;
+  int r = qmsg_park(qdir, m->id);
+  if (r < 0) return -1;
+  if (r) { if (qfree_promote(qdir, &m->id, 1) < 0) return -1; }
+  else if (m->has_info && (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0)) return -1;
   if (!m->has_info) return 0;
   if (qpath(path, qdir, QDIR_INFO, m->id) < 0) return -1;
   return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
