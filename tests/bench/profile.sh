@@ -59,9 +59,14 @@ load_pf() { smtp-source -s "$1" -m "$2" -l 4096 -f bench@pf.test -t bench@pf.tes
 # traced LOAD DIR N STRACE-ARGS...: strace in the background while LOAD
 # (load_e2e or load_pf) sends N messages in one session, until DIR has them
 traced() {
-	local load=$1 dir=$2 n=$3 n0 sp
+	local load=$1 dir=$2 n=$3 n0 sp i
 	shift 3
 	n0=$(cnt "$dir")
+	# the runner's e2e-local -w workers end after 10 s idle: wait for that,
+	# so that strace follows the ones this load starts
+	if [ "$load" = load_e2e ]; then
+		for i in $(seq 150); do [ -z "$(cat /proc/"$E2E_RUNNER"/task/*/children 2>/dev/null)" ] && break; sleep 0.1; done
+	fi
 	strace "$@" &
 	sp=$!
 	sleep 1
