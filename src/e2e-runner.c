@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <skalibs/selfpipe.h>
@@ -29,7 +28,6 @@ extern char **environ;
 #define STOPWAIT 60000            /* ms to wait for children at SIGTERM */
 #define TMPAGE (36 * 3600)
 #define LIDLE 10000               /* ms an idle e2e-local -w is kept */
-#define WMAX 1000                 /* E2E_LOCALCONCURRENCY's largest */
 
 enum { J_LOCAL, J_REMOTE, J_BOUNCE, J_NOTICE };
 static char const *const jname[] = { "e2e-local", "e2e-remote", "e2e-bounce", "e2e-bounce" };
@@ -56,12 +54,7 @@ static int64_t stop_deadline;
 static qheap sched;
 static job *lq, *lqt, *rq, *rqt, *running;
 static unsigned int nlocal, nremote;
-
-/* Local deliveries go to long-lived e2e-local -w processes, one delivery
- * at a time each (lib/localjob.c); pid 0: a place not yet started. */
-typedef struct worker { pid_t pid; int fd; job *j; int64_t idle; } worker;
-static worker wk[WMAX];
-static unsigned int nwk;
+static lpool pool;   /* the e2e-local -w workers (lib/localjob.c) */
 
 static void nomem(void) { strerr_diefu1sys(E2E_TEMP, "allocate memory"); }
 static int64_t wall_ms(void)
@@ -387,21 +380,11 @@ static void drain(job *j)
   }
 }
 
-/* ---- local deliveries ---- */
-/* An idle worker, a place for a new one, or 0: all busy or ending. */
-static worker *worker_get(void)
+/* ---- local deliveries: to long-lived e2e-local -w workers ---- */
+static void local_done(lworker *w, int cls, char const *text)
 {
-  unsigned int i;
-  for (i = 0; i < nwk; i++) if (wk[i].fd >= 0 && !wk[i].j) return &wk[i];
-  if (nwk >= lconc) return 0;
-  wk[nwk].pid = 0; wk[nwk].fd = -1; wk[nwk].j = 0;
-  return &wk[nwk++];
-}
-
-static void local_done(worker *w, int cls, char const *text)
-{
-  job *j = w->j;
-  w->j = 0;
+  job *j = w->job;
+  w->job = 0;
   w->idle = wall_ms();
   nlocal--;
   result(j->m, j->idx[0], cls, text, 0);
@@ -409,67 +392,47 @@ static void local_done(worker *w, int cls, char const *text)
 }
 
 /* The job to worker w, started first if it is a new place. */
-static void hand(job *j, worker *w)
+static void hand(job *j, lworker *w)
 {
   msg *m = j->m;
   envelope e;
   char dv[64], text[256];
   char const *f[LJOB_FIELDS];
-  int fd, err = 0;
+  int fd, err;
   sender_rcpts(m, &e);
   snprintf(dv, sizeof dv, "%sR%u", m->id, j->idx[0]);
   f[0] = j->user; f[1] = e.sender; f[2] = e.rcpt[j->idx[0]]; f[3] = dv;
-  w->j = j;
+  w->job = j;
   nlocal++;
-  if (!w->pid) {
-    char const *argv[] = { jname[J_LOCAL], "-w", 0 };
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) err = errno;
-    else {
-      err = qspawn(&w->pid, argv, (char const *const *)environ, sv[1], -1, 0);
-      close(sv[1]);
-      if (err) close(sv[0]); else w->fd = sv[0];
-    }
-    if (err) {   /* as if it had said so; the place is free again */
-      snprintf(text, sizeof text, "e2e-local: unable to run: %s", strerror(err));
-      local_done(w, E2E_TEMP, text);
-      *w = wk[--nwk];
-      return;
-    }
+  if (!w->pid && (err = lpool_start(w, jname[J_LOCAL], (char const *const *)environ))) {
+    snprintf(text, sizeof text, "e2e-local: unable to run: %s", strerror(err));
+    local_done(w, E2E_TEMP, text);   /* as if it had said so */
+    lpool_drop(&pool, w);
+    return;
   }
   fd = mess_open(m);
-  if (ljob_send(w->fd, fd, f) < 0) {   /* it ended: reap() says how */
-    close(w->fd);
-    w->fd = -1;
-  }
+  if (ljob_send(w->fd, fd, f) < 0) { close(w->fd); w->fd = -1; }   /* it ended: reap() says how */
   close(fd);
 }
 
-/* An answer from worker w, or the end of its socket. */
-static void worker_read(worker *w)
+static void worker_read(lworker *w)
 {
-  char buf[4400];
-  ssize_t r;
-  while ((r = recv(w->fd, buf, sizeof buf - 1, MSG_DONTWAIT)) < 0 && errno == EINTR) ;
-  if (r < 0 && errno == EAGAIN) return;
-  if (r <= 0) { close(w->fd); w->fd = -1; return; }
-  buf[r] = 0;
-  if (w->j) local_done(w, *buf == 'K' ? E2E_OK : *buf == 'D' ? E2E_PERM : E2E_TEMP, r > 2 ? buf + 2 : "no reason given");
+  char text[LJOB_ANSWER];
+  int cls = lpool_answer(w, text, sizeof text);
+  if (cls >= 0 && w->job) local_done(w, cls, text);
 }
 
-/* Worker i has ended: what it was doing is deferred, its place freed. */
-static void worker_gone(unsigned int i, int st)
+/* Worker w has ended: what it was doing is deferred, its place freed. */
+static void worker_gone(lworker *w, int st)
 {
-  worker *w = &wk[i];
   if (w->fd >= 0) worker_read(w);
-  if (w->fd >= 0) close(w->fd);
-  if (w->j) {
+  if (w->job) {
     char text[128];
     if (WIFEXITED(st)) snprintf(text, sizeof text, "e2e-local ended during the delivery (exit %d)", WEXITSTATUS(st));
     else snprintf(text, sizeof text, "e2e-local ended during the delivery (signal %d)", WTERMSIG(st));
     local_done(w, E2E_TEMP, text);
   }
-  *w = wk[--nwk];
+  lpool_drop(&pool, w);
 }
 
 static void reap(void)
@@ -478,7 +441,7 @@ static void reap(void)
   pid_t pid;
   while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
     job **pj;
-    unsigned int i;
+    lworker *w;
     for (pj = &running; *pj && (*pj)->pid != pid; pj = &(*pj)->next) ;
     if (*pj) {
       job *j = *pj;
@@ -488,8 +451,7 @@ static void reap(void)
       finish(j, st);
       continue;
     }
-    for (i = 0; i < nwk && wk[i].pid != pid; i++) ;
-    if (i < nwk) worker_gone(i, st);
+    if ((w = lpool_of(&pool, pid))) worker_gone(w, st);
   }
 }
 
@@ -510,8 +472,8 @@ static void dispatch(void)
   job **pj = &rq, *prev = 0;
   while (!stopping && lq && nlocal < lconc) {
     job *j = lq;
-    worker *w = 0;
-    if (j->kind == J_LOCAL && !(w = worker_get())) break;   /* a worker is ending */
+    lworker *w = 0;
+    if (j->kind == J_LOCAL && !(w = lpool_get(&pool, lconc))) break;   /* a worker is ending */
     lq = j->next;
     if (w) hand(j, w); else run(j);
   }
@@ -608,7 +570,7 @@ static void setup(void)
   retry = env_uint("E2E_RETRY", 300, 1, 86400 * 30);
   warn = env_uint("E2E_WARN", 14400, 0, 86400 * 365);
   lifetime = env_uint("E2E_LIFETIME", 604800, 0, 86400 * 365);
-  lconc = env_uint("E2E_LOCALCONCURRENCY", 10, 1, WMAX);
+  lconc = env_uint("E2E_LOCALCONCURRENCY", 10, 1, LPOOL_MAX);
   rconc = env_uint("E2E_CONCURRENCY", 10, 1, 1000);
   dconc = env_uint("E2E_DOMAINCONCURRENCY", 2, 1, 1000);
   if (snprintf(qdir, sizeof qdir, "%s/queue", home) >= (int)sizeof qdir) strerr_dief1x(E2E_PERM, "E2E_HOME is too long");
@@ -639,9 +601,9 @@ static void setup(void)
 
 int main(void)
 {
-  struct pollfd pf[2 + 2048 + WMAX];
+  struct pollfd pf[2 + 2048 + LPOOL_MAX];
   job *jp[2048];
-  pid_t wp[WMAX];
+  pid_t wp[LPOOL_MAX];
   setup();
   scan(QDIR_MESS, msg_load);
   qclean(qdir, TMPAGE);
@@ -654,14 +616,14 @@ int main(void)
     int r;
     while (!stopping && sched.n && sched.v[0]->due <= now) { msg *m = sched.v[0]; hdel(m); attempt(m, now); }
     dispatch();
-    for (i = 0; i < nwk; i++) busy += wk[i].j != 0;
+    for (i = 0; i < pool.n; i++) busy += pool.w[i].job != 0;
     if (stopping && !running && !busy) break;
     if (stopping) {
       tmo = stop_deadline - now;
       if (tmo <= 0) {
         log1("warning: children still running at the end of the wait: stopping them");
         for (j = running; j; j = j->next) kill(j->pid, SIGTERM);
-        for (i = 0; i < nwk; i++) if (wk[i].j) kill(wk[i].pid, SIGTERM);
+        for (i = 0; i < pool.n; i++) if (pool.w[i].job) kill(pool.w[i].pid, SIGTERM);
         break;
       }
     }
@@ -671,27 +633,24 @@ int main(void)
       if (left <= 0) promote();
       else if (tmo < 0 || left < tmo) tmo = left;
     }
-    for (i = 0; i < nwk; i++)   /* an idle worker is ended after LIDLE */
-      if (wk[i].fd >= 0 && !wk[i].j) {
-        int64_t left = stopping ? 0 : wk[i].idle + LIDLE - now;
-        if (left <= 0) { close(wk[i].fd); wk[i].fd = -1; }
-        else if (tmo < 0 || left < tmo) tmo = left;
-      }
+    {   /* an idle worker is ended after LIDLE */
+      int64_t left = lpool_expire(&pool, now, LIDLE, stopping);
+      if (left >= 0 && (tmo < 0 || left < tmo)) tmo = left;
+    }
     pf[0].fd = sigfd; pf[0].events = POLLIN;
     pf[1].fd = trigfd; pf[1].events = POLLIN;
     for (j = running; j && np < 2 + 2048; j = j->next)
       if (j->fd >= 0) { jp[np - 2] = j; pf[np].fd = j->fd; pf[np++].events = POLLIN; }
     nj = np;
-    for (i = 0; i < nwk; i++)
-      if (wk[i].fd >= 0) { wp[np - nj] = wk[i].pid; pf[np].fd = wk[i].fd; pf[np++].events = POLLIN; }
+    for (i = 0; i < pool.n; i++)
+      if (pool.w[i].fd >= 0) { wp[np - nj] = pool.w[i].pid; pf[np].fd = pool.w[i].fd; pf[np++].events = POLLIN; }
     r = poll(pf, np, tmo > 86400000 ? 86400000 : (int)tmo);
     if (r < 0) { if (errno == EINTR) continue; strerr_diefu1sys(E2E_TEMP, "poll"); }
     for (i = 2; i < nj; i++) if (pf[i].revents) drain(jp[i - 2]);
     for (i = nj; i < np; i++)
       if (pf[i].revents) {
-        unsigned int k;
-        for (k = 0; k < nwk && wk[k].pid != wp[i - nj]; k++) ;
-        if (k < nwk && wk[k].fd >= 0) worker_read(&wk[k]);
+        lworker *w = lpool_of(&pool, wp[i - nj]);
+        if (w && w->fd >= 0) worker_read(w);
       }
     if (pf[0].revents) {
       int sig;

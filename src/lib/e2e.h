@@ -175,6 +175,25 @@ int ljob_send(int s, int fd, char const *const f[LJOB_FIELDS]);
 /* Receives one: 1 (f[] point into buf, *fd the message), 0 end of input,
  * -1 error (errno), -2 malformed (nothing kept open). */
 int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS]);
+#define LJOB_ANSWER 4400     /* an answer packet, at most */
+/* The runner's workers: pid 0 is a place not yet started, fd -1 a worker
+ * that is ending (not yet reaped), job 0 an idle one since idle. */
+#define LPOOL_MAX 1000
+typedef struct lworker { pid_t pid; int fd; void *job; int64_t idle; } lworker;
+typedef struct lpool { lworker w[LPOOL_MAX]; unsigned int n; } lpool;
+/* An idle worker, else a new place (fewer than max), else 0. */
+lworker *lpool_get(lpool *p, unsigned int max);
+/* Starts "PROG -w" on a new socket (qspawn); 0, or an errno. */
+int lpool_start(lworker *w, char const *prog, char const *const *envp);
+/* Frees w's place (its socket closed). */
+void lpool_drop(lpool *p, lworker *w);
+lworker *lpool_of(lpool *p, pid_t pid);
+/* Reads an answer: its class (E2E_OK, E2E_PERM, E2E_TEMP) and text; -1
+ * none yet; -2 the socket ended (closed here, fd -1). */
+int lpool_answer(lworker *w, char *text, size_t max);
+/* Ends the workers idle for idle ms (all idle ones when all): closes
+ * their sockets. Returns the ms until the next one is due, or -1. */
+int64_t lpool_expire(lpool *p, int64_t now, int64_t idle, int all);
 
 /* ---- log.c ---- */
 /* Copies at most max-1 bytes of s into out, bytes outside 33..126 as '?'. */

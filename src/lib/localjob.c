@@ -3,8 +3,10 @@
  * \0DELIVERY\0" with the queue file (at the message's first byte) passed
  * along as SCM_RIGHTS; the answer is one packet, a letter and a text, as
  * e2e-remote reports: "K ...", "Z ..." (later), "D ..." (failed for
- * good). See docs/queue.md. */
+ * good). See docs/queue.md. And the runner's pool of such workers: one
+ * socket each, one delivery at a time each. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -76,4 +78,65 @@ bad:
   if (*fd >= 0) close(*fd);
   *fd = -1;
   return -2;
+}
+
+/* ---- the runner's workers ---- */
+
+lworker *lpool_get(lpool *p, unsigned int max)
+{
+  unsigned int i;
+  for (i = 0; i < p->n; i++) if (p->w[i].fd >= 0 && !p->w[i].job) return &p->w[i];
+  if (p->n >= max || p->n >= LPOOL_MAX) return 0;
+  p->w[p->n].pid = 0; p->w[p->n].fd = -1; p->w[p->n].job = 0;
+  return &p->w[p->n++];
+}
+
+int lpool_start(lworker *w, char const *prog, char const *const *envp)
+{
+  char const *argv[] = { prog, "-w", 0 };
+  int sv[2], err;
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return errno;
+  err = qspawn(&w->pid, argv, envp, sv[1], -1, 0);
+  close(sv[1]);
+  if (err) close(sv[0]); else w->fd = sv[0];
+  return err;
+}
+
+void lpool_drop(lpool *p, lworker *w)
+{
+  if (w->fd >= 0) close(w->fd);
+  *w = p->w[--p->n];
+}
+
+lworker *lpool_of(lpool *p, pid_t pid)
+{
+  unsigned int i;
+  for (i = 0; i < p->n; i++) if (p->w[i].pid == pid) return &p->w[i];
+  return 0;
+}
+
+int lpool_answer(lworker *w, char *text, size_t max)
+{
+  char buf[LJOB_ANSWER];
+  ssize_t r;
+  while ((r = recv(w->fd, buf, sizeof buf - 1, MSG_DONTWAIT)) < 0 && errno == EINTR) ;
+  if (r < 0 && errno == EAGAIN) return -1;
+  if (r <= 0) { close(w->fd); w->fd = -1; return -2; }
+  buf[r] = 0;
+  snprintf(text, max, "%s", r > 2 ? buf + 2 : "no reason given");
+  return *buf == 'K' ? E2E_OK : *buf == 'D' ? E2E_PERM : E2E_TEMP;
+}
+
+int64_t lpool_expire(lpool *p, int64_t now, int64_t idle, int all)
+{
+  int64_t next = -1;
+  unsigned int i;
+  for (i = 0; i < p->n; i++) {
+    lworker *w = &p->w[i];
+    int64_t left = all ? 0 : w->idle + idle - now;
+    if (w->fd < 0 || w->job) continue;
+    if (left <= 0) { close(w->fd); w->fd = -1; }   /* it reads the end, exits */
+    else if (next < 0 || left < next) next = left;
+  }
+  return next;
 }
