@@ -62,7 +62,7 @@ static void load(char const *infotext, size_t in, uint8_t const *mess, size_t mn
   fz_file("todo/1700000000.123.4", mess, mn);
   fz_file("info/1700000000.123.4", infotext, in);
   r = qmsg_load(fz_dir(), id, &m);
-  FZ_CHECK(r != -1 && r != 0);
+  FZ_CHECK(r != -1 && (r != 0 || !mn));   /* 0: an emptied file (finished, being recycled) */
   if (r > 0) { FZ_CHECK(m->n >= 1 && m->n <= RCPT_MAX && m->elen <= mn); qmsg_free(m); }
   r = qmsg_load_new(fz_dir(), id, &m);
   FZ_CHECK(r == 1 || r == -2);
