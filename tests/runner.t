@@ -355,6 +355,17 @@ msg w7 | inject "$H" alice@alice.i2p bob@alice.i2p
 wait_for 20 has bob 7
 ok $? "the next message starts a new one"
 is "$(wc -l < "$T_TMP/lstarts")" 3 "(the third e2e-local)"
+# no e2e-local to start: the delivery is deferred, the runner goes on
+w3=$(tail -1 "$T_TMP/lstarts" | cut -d' ' -f1)
+rm -f "$T_TMP/bin/e2e-local"
+kill -TERM "$w3"
+wait_for 30 eval '! kill -0 "$w3" 2>/dev/null'
+msg w8 | inject "$H" alice@alice.i2p bob@alice.i2p
+wait_for 30 grep -q 'rcpt=bob@alice.i2p result=defer reason="e2e-local: unable to run: No such file or directory"' "$LOG"
+ok $? "e2e-local missing: deferred, the log says why"
+ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
+wait_for 50 has bob 8
+ok $? "delivered at the retry once it is back"
 kill -TERM $RPID; wait $RPID
 rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
 
