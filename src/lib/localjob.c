@@ -13,6 +13,9 @@
 #include <unistd.h>
 #include "e2e.h"
 
+/* The runner's longest request fits: user, two addresses, <ID>R<n>. */
+_Static_assert(USER_MAX + 1 + 2 * ADDR_MAX + QID_MAX + 8 <= LJOB_MAX, "LJOB_MAX too small for a request");
+
 int ljob_send(int s, int fd, char const *const f[LJOB_FIELDS])
 {
   char buf[LJOB_MAX], cbuf[CMSG_SPACE(sizeof(int))];

@@ -113,12 +113,14 @@ int qfree_promote(char const *qdir, char const (*ids)[QID_MAX + 1], unsigned int
   unsigned int i, k = 0;
   if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
   for (i = 0; i < n; i++) {
+    int placed = 0;
     snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, ids[i]);
-    for (; k < QFREE_SLOTS; k++) {
+    for (; k < QFREE_SLOTS && !placed; k++) {   /* the slots before k are taken */
       snprintf(to, sizeof to, "%s/" QDIR_FREE "/%u", qdir, k);
-      if (!renameat2(AT_FDCWD, stage, AT_FDCWD, to, RENAME_NOREPLACE) || errno != EEXIST) break;
+      if (!renameat2(AT_FDCWD, stage, AT_FDCWD, to, RENAME_NOREPLACE)) placed = 1;
+      else if (errno != EEXIST) break;
     }
-    if (k == QFREE_SLOTS || access(stage, F_OK) == 0) unlink(stage);
+    if (!placed) unlink(stage);
   }
   return 0;
 }
