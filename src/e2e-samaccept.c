@@ -288,7 +288,7 @@ static void child(sam *s, char const *b32)
   setport("SAMREMOTEPORT", s->fromport);
   setport("SAMLOCALPORT", s->toport);
   if (dup2(s->fd, 0) < 0 || dup2(s->fd, 1) < 0) { log1("unable to move the stream to fds 0 and 1"); _exit(E2E_TEMP); }
-  close_range(3, ~0U, 0);
+  close_from(3);
   execvp(prog[0], (char *const *)prog);
   log4("unable to run ", prog[0], ": ", strerror(errno));
   _exit(E2E_TEMP);

@@ -89,6 +89,12 @@ int fsync_dir(char const *dir);
 /* Writes path atomically: dir/.t<pid>.name, fsync, rename, fsync dir. */
 int file_replace(char const *path, char const *data, size_t len, mode_t mode);
 
+/* ---- libc.c: system calls one C library has no wrapper for ---- */
+/* rename that fails with EEXIST instead of replacing to (renameat2). */
+int rename_noreplace(char const *from, char const *to);
+/* Closes every descriptor from fd up (close_range). */
+void close_from(int fd);
+
 /* ---- addr.c: mail addresses ---- */
 #define ADDR_MAX 256     /* local@domain plus NUL */
 #define ADDR_LOCALMAX 64

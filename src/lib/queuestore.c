@@ -117,7 +117,7 @@ int qfree_promote(char const *qdir, char const (*ids)[QID_MAX + 1], unsigned int
     snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, ids[i]);
     for (; k < QFREE_SLOTS && !placed; k++) {   /* the slots before k are taken */
       snprintf(to, sizeof to, "%s/" QDIR_FREE "/%u", qdir, k);
-      if (!renameat2(AT_FDCWD, stage, AT_FDCWD, to, RENAME_NOREPLACE)) placed = 1;
+      if (!rename_noreplace(stage, to)) placed = 1;
       else if (errno != EEXIST) break;
     }
     if (!placed) unlink(stage);

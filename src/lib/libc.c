@@ -1,0 +1,50 @@
+/* What one of the two C libraries lacks.  The programs are linked
+ * against musl (Makefile: LIBC), whose 1.2.3 in Debian has no wrappers
+ * for renameat2 and close_range: both go through syscall() here, the
+ * same with glibc.  Debian's libbearssl.a was compiled with
+ * _FORTIFY_SOURCE, so its objects call glibc's checked memcpy, memmove
+ * and memset, which musl does not have: they are defined here for musl
+ * builds only, and abort on an overflow as glibc's do. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "e2e.h"
+
+#define RENAME_NOREPLACE_FLAG 1   /* linux/fs.h's RENAME_NOREPLACE */
+
+int rename_noreplace(char const *from, char const *to)
+{
+  return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE_FLAG) < 0 ? -1 : 0;
+}
+
+void close_from(int fd)
+{
+  syscall(SYS_close_range, (unsigned int)fd, ~0U, 0U);
+}
+
+#ifndef __GLIBC__
+void *__memcpy_chk(void *to, void const *from, size_t n, size_t room);
+void *__memmove_chk(void *to, void const *from, size_t n, size_t room);
+void *__memset_chk(void *to, int c, size_t n, size_t room);
+
+void *__memcpy_chk(void *to, void const *from, size_t n, size_t room)
+{
+  if (n > room) abort();
+  return memcpy(to, from, n);
+}
+
+void *__memmove_chk(void *to, void const *from, size_t n, size_t room)
+{
+  if (n > room) abort();
+  return memmove(to, from, n);
+}
+
+void *__memset_chk(void *to, int c, size_t n, size_t room)
+{
+  if (n > room) abort();
+  return memset(to, c, n);
+}
+#endif
