@@ -4,6 +4,7 @@
  * and the directory entry naming it are on disk; then the runner is
  * woken through the trigger FIFO. See docs/queue.md. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -69,11 +70,24 @@ static void make_dirs(void)
  * queued; that one is left alone. -1: none to take. */
 static int claim(void)
 {
-  unsigned int k;
-  for (k = 0; k < QFREE_SLOTS; k++) {
+  char dir[QPATH];
+  unsigned char have[QFREE_SLOTS] = { 0 };
+  unsigned int i, start = (unsigned int)getpid() % QFREE_SLOTS;
+  struct dirent *e;
+  DIR *d;
+  snprintf(dir, sizeof dir, "%s/queue/" QDIR_FREE, home);
+  if (!(d = opendir(dir))) return -1;
+  while ((e = readdir(d))) {      /* one read of free/, not an open per slot */
+    uint64_t k;
+    if (e->d_name[0] != '.' && scan_u64(e->d_name, QFREE_SLOTS - 1, &k)) have[k] = 1;
+  }
+  closedir(d);
+  for (i = 0; i < QFREE_SLOTS; i++) {   /* from a slot of our own: writers spread out */
+    unsigned int k = (start + i) % QFREE_SLOTS;
     struct stat a, b;
     int fd;
-    snprintf(tmpname, sizeof tmpname, "%s/queue/" QDIR_FREE "/%u", home, k);
+    if (!have[k]) continue;
+    snprintf(tmpname, sizeof tmpname, "%s/%u", dir, k);
     fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) { if (errno == ENOENT) continue; return -1; }
     if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && !stat(tmpname, &b) && a.st_ino == b.st_ino

@@ -116,7 +116,9 @@ is "$(greetings a 6)" "220 x3 421 x3 " "smtpd: 6 idle connections from 127.0.0.2
 is "$(grep -c '^421 4\.7\.0 too many connections from your address$' "$T_TMP/a.idle")" 3 "... with 421 4.7.0 too many connections from your address"
 is "$(closed a 6)" "open open open closed closed closed " "... the refused ones closed at once, the others held"
 like "$(cat "$T_TMP/smtpd.log")" 'end reason=peer_limit' "... logged"
-is "$(ls "$PEERS" | grep '^127\.0\.0\.2\.' | sort | tr '\n' ' ')" "127.0.0.2.0 127.0.0.2.1 127.0.0.2.2 " "... three slot files for that address, no more"
+# the slots: bytes of one file per address, each an open file description lock (/proc/locks)
+slots=$(awk -v i="$(stat -c %i "$PEERS/127.0.0.2" 2>/dev/null)" '$2 == "OFDLCK" { split($6, a, ":"); if (a[3] == i) print $7 }' /proc/locks | sort -n | tr '\n' ' ')
+is "$(ls "$PEERS" | grep '^127\.0\.0\.2') / $slots" "127.0.0.2 / 0 1 2 " "... one file for that address, its bytes 0, 1 and 2 locked, no more"
 r=$(send_mail)
 like "$r" '<- *250 2\.0\.0 ok' "a client from 127.0.0.1 is still served: its mail is accepted (swaks)"
 is "$(cat "$QDIR"/env.* 2>/dev/null | tr '\0' '|')" "Falice@alice.i2p|Talice@alice.i2p||" "... and queued"

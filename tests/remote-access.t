@@ -121,7 +121,7 @@ mkdir -p "$P"
 hold() { local prog=$1; shift; (sleep 3) | env "$@" E2E_PEERDIR="$P" E2E_HOME="$H" E2E_DOMAIN=alice.i2p PROTO=SAM SAMREMOTEB32=$B32 "$prog" >/dev/null 2>&1; }
 hold e2e-smtpd E2E_SUBMISSION=1 E2E_SMTPPEER=1 &
 bg_pid $!
-for _ in $(seq 50); do [ -e "$P/$B32.0" ] && break; sleep 0.05; done
+for _ in $(seq 50); do [ -e "$P/$B32" ] && break; sleep 0.05; done
 r=$(sub "${EHLO}QUIT\r\n" E2E_PEERDIR="$P" E2E_SMTPPEER=1)
 like "$r" '^421 4\.7\.0 too many connections from your address$' "smtpd: a second session from the same b32 over E2E_SMTPPEER=1: 421"
 r=$(sub "${EHLO}QUIT\r\n" E2E_PEERDIR="$P" E2E_SMTPPEER=1 SAMREMOTEB32=$B32B)
@@ -130,7 +130,7 @@ wait
 rm -f "$P"/*
 hold e2e-pop3d E2E_POP3PEER=1 &
 bg_pid $!
-for _ in $(seq 50); do [ -e "$P/$B32.0" ] && break; sleep 0.05; done
+for _ in $(seq 50); do [ -e "$P/$B32" ] && break; sleep 0.05; done
 r=$(printf 'QUIT\r\n' | env PROTO=SAM SAMREMOTEB32=$B32 E2E_PEERDIR="$P" E2E_POP3PEER=1 E2E_HOME="$H" e2e-pop3d 2>/dev/null | tr -d '\r')
 like "$r" '^-ERR \[SYS/TEMP\] too many connections' "pop3d under PROTO=SAM: a second session from the same b32: -ERR [SYS/TEMP]"
 wait

@@ -218,8 +218,8 @@ void log_printable(char *p);
 #define log6(a,b,c,d,e,f) do { char const *lv_[] = { (a),(b),(c),(d),(e),(f) }; logn(lv_, 6); } while (0)
 
 /* ---- peercap.c: connections at once from one client address ---- */
-/* Takes one of max slots for peer: an flock(LOCK_EX|LOCK_NB) on the file
- * dir/PEER.I (I in 0..max-1, made as needed, mode 0600) kept on a
+/* Takes one of max slots for peer: a lock on byte I (I in 0..max-1) of
+ * the file dir/PEER (made as needed, mode 0600; F_OFD_SETLK) kept on a
  * close-on-exec descriptor until the process exits. peer must be 1..64
  * of [0-9A-Za-z.:_-], not starting with '.'. 1 taken, 0 all max slots
  * held by other processes, -1 error (errno; EINVAL for a malformed peer). */
@@ -250,7 +250,7 @@ int queue_class(int status);
 /* Finished queue files, emptied, for e2e-queue to fill again: free/0 ..
  * free/QFREE_SLOTS-1 (a rename is cheaper than a fresh inode). */
 #define QDIR_FREE "free"
-#define QFREE_SLOTS 8
+#define QFREE_SLOTS 64
 #define QDIR_BOUNCE "bounce"
 #define QTRIGGER "trigger"
 

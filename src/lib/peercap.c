@@ -1,15 +1,16 @@
 /* Per-peer connection caps for the TCP services. tcpserver bounds the
  * connections at once (-c) but not those of one client address, so each
- * e2e-smtpd or e2e-pop3d takes one of N slot locks for its peer: flock on
- * DIR/PEER.I, held until the process exits (the kernel drops it then,
- * whatever the exit). No extra exec, no daemon, nothing to clean up but
- * empty files. */
+ * e2e-smtpd or e2e-pop3d takes one of N slots for its peer: a lock on
+ * byte I of the file DIR/PEER (an open file description lock, F_OFD_SETLK),
+ * held until the process exits (the kernel drops it then, whatever the
+ * exit). One open per connection, then one fcntl per slot tried. No
+ * extra exec, no daemon, nothing to clean up but empty files. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "e2e.h"
@@ -30,43 +31,32 @@ static int peer_ok(char const *p)
   return n >= 1 && n <= PEER_MAX;
 }
 
-/* Locks path: 1 locked (fd kept open), 0 held by another, -1 error. The
- * file may have been removed and made again meanwhile (the run script
- * empties the directory at start): the lock must be on the file that
- * the name now holds. */
-static int take(char const *path)
+/* The first free slot of max in path's file: 1 locked (fd kept open), 0
+ * all held by others, -1 error. The file may have been removed and made
+ * again meanwhile (the run script empties the directory at start): the
+ * lock must be on the file that the name now holds. */
+int peer_slot(char const *dir, char const *peer, unsigned int max)
 {
+  char path[4096];
+  if (!peer_ok(peer)) { errno = EINVAL; return -1; }
+  if (snprintf(path, sizeof path, "%s/%s", dir, peer) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
   for (;;) {
     struct stat a, b;
-    int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    unsigned int i;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-      int e = errno;
-      close(fd);
-      if (e == EWOULDBLOCK) return 0;
-      errno = e;
-      return -1;
+    for (i = 0; i < max; i++) {
+      struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1 };
+      if (!fcntl(fd, F_OFD_SETLK, &l)) break;
+      if (errno != EAGAIN && errno != EACCES) { int e = errno; close(fd); errno = e; return -1; }
     }
+    if (i == max) { close(fd); return 0; }
     if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
       held = fd;
       return 1;
     }
     close(fd);
   }
-}
-
-int peer_slot(char const *dir, char const *peer, unsigned int max)
-{
-  char path[4096];
-  unsigned int i;
-  if (!peer_ok(peer)) { errno = EINVAL; return -1; }
-  for (i = 0; i < max; i++) {
-    int r;
-    if (snprintf(path, sizeof path, "%s/%s.%u", dir, peer, i) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
-    r = take(path);
-    if (r) return r;
-  }
-  return 0;
 }
 
 int peer_admit(char const *capvar, char const *concvar)
