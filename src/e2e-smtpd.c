@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,16 +128,30 @@ static void on_alarm(int s)
  * command began, or after the last child was waited for. */
 static void watchdog(void) { alarm(2 * timeout); }
 
+/* prog [arg] on fd0 and fd1, SIGPIPE back to its default: posix_spawnp,
+ * which shares our memory until the exec (no copy of the page tables);
+ * -1 when it cannot be run, said in the log. */
 static pid_t spawn(char const *prog, char const *arg, int fd0, int fd1)
 {
   char const *argv[3] = { prog, arg, 0 };
-  pid_t pid = fork();
-  if (pid) return pid;
-  signal(SIGPIPE, SIG_DFL);
-  if (dup2(fd0, 0) < 0 || dup2(fd1, 1) < 0) _exit(E2E_TEMP);
-  execvp(prog, (char *const *)argv);
-  say("fatal: unable to exec %s: %s", prog, strerror(errno));
-  _exit(E2E_TEMP);
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t dfl;
+  pid_t pid;
+  int e;
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  if ((e = posix_spawn_file_actions_init(&fa))) { errno = e; return -1; }
+  if ((e = posix_spawnattr_init(&at))) { posix_spawn_file_actions_destroy(&fa); errno = e; return -1; }
+  if (!(e = posix_spawn_file_actions_adddup2(&fa, fd0, 0)) && !(e = posix_spawn_file_actions_adddup2(&fa, fd1, 1))
+      && !(e = posix_spawnattr_setsigdefault(&at, &dfl)) && !(e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF)))
+    e = posix_spawnp(&pid, prog, &fa, &at, (char *const *)argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (!e) return pid;
+  say("fatal: unable to exec %s: %s", prog, strerror(e));
+  errno = e;
+  return -1;
 }
 
 /* Waits for a child, killing it after E2E_TIMEOUT; returns 0/100/111, or 53

@@ -422,7 +422,7 @@ exec {PFD}>&-; wait $PH
 r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=127.0.0.9 "${PCAP[@]}")
 is "$(codes <<<"$r")" "220 250 221" "the slot is free once the first session ends"
 r=$(smtp 'NOOP\r\nQUIT\r\n' TCPREMOTEIP=../../evil "${PCAP[@]}")
-is "$(codes <<<"$r") $(ls "$PEERS" | tr '\n' ' ')" "220 250 221 127.0.0.8.0 127.0.0.9.0 $B32.0 unknown.0 " "a TCPREMOTEIP unfit for a file name counts as \"unknown\""
+is "$(codes <<<"$r") $(ls "$PEERS" | tr '\n' ' ')" "220 250 221 127.0.0.8 127.0.0.9 $B32 unknown " "a TCPREMOTEIP unfit for a file name counts as \"unknown\""
 
 # ---- timeouts: per command, and the whole DATA ----
 c_idle() { printf 'EHLO x\r\n'; sleep 2.5; }
