@@ -66,9 +66,9 @@ wait_for 10 test -e "$H/queue/free/0"
 is "$(stat -c %s "$H/queue/free/0" 2>&1)" 0 "the finished queue file: empty, in queue/free/0"
 ino=$(stat -c %i "$H/queue/free/0")
 msg again | inject "$H" alice@alice.i2p dave@alice.i2p
-wait_for 10 has dave 1 && wait_for 10 queue_empty "$H" && wait_for 10 test -e "$H/queue/free/0"
+wait_for 10 has dave 1 && wait_for 10 queue_empty "$H" && wait_for 10 test -e "$H/queue/free/1"
 ok $? "the next message delivered"
-is "$(stat -c '%i %s' "$H/queue/free/0" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 0 1" "written into free/0's inode, which is back in free/0, empty"
+is "$(stat -c '%i %s' "$H/queue/free/1" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 0 1" "written into free/0's inode, which is back, empty, in free/1 (the slot after the one filled last)"
 
 msg two | inject "$H" alice@alice.i2p bob@alice.i2p carol@alice.i2p POSTMASTER@Alice.I2P
 wait_for 10 has alice 1 bob 2 carol 1

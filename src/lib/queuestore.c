@@ -88,7 +88,8 @@ int qmsg_save(char const *qdir, qmsg *m)
   return 0;
 }
 
-/* A finished mess/ID, emptied, goes to the first empty free/N for
+/* A finished mess/ID, emptied, goes to an empty free/N (looked for from
+ * the one after the slot filled last) for
  * e2e-queue to fill again (never over another; removed when they are all
  * taken or free/ is missing). Emptied first: a crash before the rename
  * leaves an empty mess/ID, which qmsg_load passes over and qclean
@@ -109,18 +110,21 @@ int qmsg_park(char const *qdir, char const *id)
 
 int qfree_promote(char const *qdir, char const (*ids)[QID_MAX + 1], unsigned int n)
 {
+  static unsigned int cursor;   /* after the slot filled last: likely empty */
   char path[4096], stage[4096], to[4096];
-  unsigned int i, k = 0;
+  unsigned int i, full = 0;
   if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
   for (i = 0; i < n; i++) {
+    unsigned int t;
     int placed = 0;
     snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, ids[i]);
-    for (; k < QFREE_SLOTS && !placed; k++) {   /* the slots before k are taken */
+    for (t = 0; t < QFREE_SLOTS && !full && !placed; t++) {
+      unsigned int k = (cursor + t) % QFREE_SLOTS;
       snprintf(to, sizeof to, "%s/" QDIR_FREE "/%u", qdir, k);
-      if (!rename_noreplace(stage, to)) placed = 1;
+      if (!rename_noreplace(stage, to)) { placed = 1; cursor = k + 1; }
       else if (errno != EEXIST) break;
     }
-    if (!placed) unlink(stage);
+    if (!placed) { full = 1; unlink(stage); }   /* every slot taken (or free/ unusable): the rest go too */
   }
   return 0;
 }

@@ -94,10 +94,10 @@ traced load_e2e "$E_NEW" "$N" -f -qq -c -S calls -o "$BD/strace.c" -p "$E2E_TCPS
 awk -v n="$N" 'NR <= 2 || /^-/ { next } $NF == "total" { printf "total: %.1f syscalls per message\n", $(NF-2) / n; next }
 	{ c = ($4 ~ /^[0-9]+$/) ? $4 : $3; if (c / n >= 0.5) printf "  %-20s %6.1f per message\n", $NF, c / n }' "$BD/strace.c"
 M=$((N / 5))
-traced load_e2e "$E_NEW" "$M" -f -qq -e trace=execve,fsync,fdatasync,fork,vfork,clone,clone3,rename,renameat,renameat2,linkat,unlink,unlinkat \
+traced load_e2e "$E_NEW" "$M" -f -qq -e trace=execve,fsync,fdatasync,fork,vfork,clone,clone3,rename,renameat,renameat2,link,linkat,unlink,unlinkat \
 	-o "$BD/strace.t" -p "$E2E_TCPSERVER" -p "$E2E_RUNNER"
 echo "per message ($M messages):"
-for c in execve fsync fdatasync clone clone3 fork vfork rename renameat2 linkat unlink unlinkat; do
+for c in execve fsync fdatasync clone clone3 fork vfork rename renameat2 link linkat unlink unlinkat; do
 	k=$(grep " $c(" "$BD/strace.t" | grep -vc "= -1 ")
 	[ "$k" -gt 0 ] && echo "  $c $(python3 -c "print('%.2f' % ($k / $M))")"
 done
