@@ -13,6 +13,8 @@
 #      delivery is a no-op).
 #   4. e2e-runner: its state write (rename of info/.t*) fails: logged, the
 #      state kept in memory and written at the next attempt; no duplicate.
+#      Its fsync of mess/ before a finished file is reused fails: exit
+#      111, the file stays parked, the next runner removes it.
 #   5. a real full disk: queue/ on a 2 MiB tmpfs, filled: 452 4.3.1 through
 #      e2e-scrub and e2e-queue, nothing in the queue; space back: 250.
 #   6. a user's Maildir on a tmpfs, filled (a big message fails half way):
@@ -155,6 +157,27 @@ is "$(ls "$M/new" | wc -l) $(ls "$H/queue/mess" | wc -l)" "1 1" "a new runner: b
 kill -TERM $RPID; wait $RPID
 rm -rf "$H/queue/mess/"* "$H/queue/info/"* "$M/new/"*
 unset E2E_SAM
+
+# ---- 4b. the sync of mess/ before a finished file is reused fails ----
+# A delivered message's file is emptied and parked as free/.ID until
+# mess/ is synced; if that fsync fails, the file must not be reused (its
+# mess/ID could come back after a power cut): the runner exits 111 (s6
+# starts it again), the next runner removes the parked file; the message
+# is in the Maildir once, nothing is queued twice.
+msg "park fail" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p)
+FAULTS=$((FAULTS + 1))
+timeout 30 strace -qq -o /dev/null -P "$H/queue/mess" -e inject=fsync:error=EIO e2e-runner 2>"$T_TMP/runner3.log"
+rc=$?
+is "$rc $(ls "$M/new" | wc -l)" "111 1" "e2e-runner: the fsync of mess/ fails (EIO) after a delivery: exit 111, the message delivered once"
+like "$(cat "$T_TMP/runner3.log")" "unable to sync $H/queue/mess: (Input/output|I/O) error" "... says why"
+is "$(ls -A "$H/queue/free" | grep -c '^\.')" 1 "... the finished file left parked (free/.ID), not reused"
+e2e-runner 2>"$T_TMP/runner4.log" &
+RPID=$!
+bg_pid $RPID
+for _ in $(seq 50); do [ -z "$(ls -A "$H/queue/free" | grep '^\.')" ] && break; sleep 0.1; done
+is "$(ls -A "$H/queue/free" | grep -c '^\.') $(ls "$M/new" | wc -l) $(ls -A "$H/queue/mess" "$H/queue/todo" | grep -vc ':$\|^$')" "0 1 0" "a new runner: the parked file removed, no second copy, the queue empty"
+kill -TERM $RPID; wait $RPID
+rm -f "$M/new/"*
 
 # ---- 5. a real full disk under queue/ ----
 mv "$H/queue" "$H/queue.orig" && mkdir "$H/queue" && mount -t tmpfs -o size=2m,mode=0700 tmpfs "$H/queue"
