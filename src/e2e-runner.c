@@ -137,29 +137,64 @@ static msg *msg_load1(char const *id)
 }
 static void msg_load(char const *id) { msg_load1(id); }
 
-/* todo/ID -> mess/ID, then load it. */
-static void take_new(char const *id)
-{
-  char from[4096], to[4096];
-  msg *m;
-  snprintf(from, sizeof from, "%s/" QDIR_TODO "/%s", qdir, id);
-  snprintf(to, sizeof to, "%s/" QDIR_MESS "/%s", qdir, id);
-  if (rename(from, to) < 0) {
-    if (errno == ENOENT) return;
-    strerr_diefu4sys(E2E_TEMP, "rename ", from, " to ", to);
-  }
-  if ((m = msg_load1(id))) {
-    envelope e;
-    char a[ADDR_MAX], n[16];
-    envelope_parse(&e, m->env, m->elen);
-    snprintf(n, sizeof n, "%u", e.n);
-    log6("new id=", id, " sender=", safe(a, sizeof a, e.sender, strlen(e.sender)), " rcpts=", n);
-  }
-}
-
 static void scan(char const *sub, void (*f)(char const *))
 {
   if (qdir_each(qdir, sub, f) < 0) strerr_diefu4sys(E2E_TEMP, "read ", qdir, "/", sub);
+}
+
+/* New mail: every todo/ID linked as mess/ID, mess/ synced once for them
+ * all, then the todo/ names removed and the messages loaded. Not a
+ * rename: without a journal nothing orders the writes of two directories,
+ * and the next e2e-queue's sync of todo/ could put the old name's removal
+ * on disk long before the new name. A todo/ID that is mess/ID already (a
+ * crash between the link and the unlink) was loaded from mess/ at start:
+ * only its todo/ name goes. */
+static char (*newid)[QID_MAX + 1];
+static size_t nnew, anew;
+
+static void new_add(char const *id)
+{
+  if (nnew == anew) {
+    size_t n = anew ? 2 * anew : 64;
+    void *p = realloc(newid, n * sizeof *newid);
+    if (!p) nomem();
+    newid = p; anew = n;
+  }
+  strcpy(newid[nnew++], id);
+}
+
+static void take_new(void)
+{
+  char from[4096], to[4096];
+  size_t i, k = 0;
+  nnew = 0;
+  scan(QDIR_TODO, new_add);
+  for (i = 0; i < nnew; i++) {
+    struct stat a, b;
+    snprintf(from, sizeof from, "%s/" QDIR_TODO "/%s", qdir, newid[i]);
+    snprintf(to, sizeof to, "%s/" QDIR_MESS "/%s", qdir, newid[i]);
+    if (!link(from, to)) { memmove(newid[k++], newid[i], sizeof *newid); continue; }
+    if (errno == ENOENT) continue;
+    if (errno != EEXIST) strerr_diefu4sys(E2E_TEMP, "link ", from, " to ", to);
+    if (stat(from, &a) < 0 || stat(to, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+      log3("warning: todo/", newid[i], " and mess/ hold different files of that name: left in todo/");
+    else if (unlink(from) < 0 && errno != ENOENT) strerr_diefu2sys(E2E_TEMP, "remove ", from);
+  }
+  if (!k) return;
+  snprintf(to, sizeof to, "%s/" QDIR_MESS, qdir);
+  if (fsync_dir(to) < 0) strerr_diefu2sys(E2E_TEMP, "sync ", to);
+  for (i = 0; i < k; i++) {
+    msg *m;
+    snprintf(from, sizeof from, "%s/" QDIR_TODO "/%s", qdir, newid[i]);
+    if (unlink(from) < 0 && errno != ENOENT) strerr_diefu2sys(E2E_TEMP, "remove ", from);
+    if ((m = msg_load1(newid[i]))) {
+      envelope e;
+      char ad[ADDR_MAX], n[16];
+      envelope_parse(&e, m->env, m->elen);
+      snprintf(n, sizeof n, "%u", e.n);
+      log6("new id=", newid[i], " sender=", safe(ad, sizeof ad, e.sender, strlen(e.sender)), " rcpts=", n);
+    }
+  }
 }
 
 /* ---- results ---- */
@@ -607,7 +642,7 @@ int main(void)
   setup();
   scan(QDIR_MESS, msg_load);
   qclean(qdir, TMPAGE);
-  scan(QDIR_TODO, take_new);
+  take_new();
   log1("started");
   for (;;) {
     int64_t now = wall_ms(), tmo = -1;
@@ -656,7 +691,7 @@ int main(void)
       int sig;
       while ((sig = selfpipe_read()) > 0) {
         if (sig == SIGCHLD) reap();
-        else if (sig == SIGHUP) scan(QDIR_TODO, take_new);
+        else if (sig == SIGHUP) take_new();
         else if (!stopping) { stopping = 1; stop_deadline = wall_ms() + STOPWAIT; log1("stopping"); }
       }
       if (sig < 0) strerr_diefu1sys(E2E_TEMP, "read signals");
@@ -664,7 +699,7 @@ int main(void)
     if (pf[1].revents) {
       char buf[512];
       while (read(trigfd, buf, sizeof buf) > 0) ;
-      scan(QDIR_TODO, take_new);
+      take_new();
     }
   }
   if (nparked) promote();

@@ -166,7 +166,7 @@ unset E2E_SAM
 # is in the Maildir once, nothing is queued twice.
 msg "park fail" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p)
 FAULTS=$((FAULTS + 1))
-timeout 30 strace -qq -o /dev/null -P "$H/queue/mess" -e inject=fsync:error=EIO e2e-runner 2>"$T_TMP/runner3.log"
+timeout 30 strace -qq -o /dev/null -P "$H/queue/mess" -e inject=fsync:error=EIO:when=2 e2e-runner 2>"$T_TMP/runner3.log"
 rc=$?
 is "$rc $(ls "$M/new" | wc -l)" "111 1" "e2e-runner: the fsync of mess/ fails (EIO) after a delivery: exit 111, the message delivered once"
 like "$(cat "$T_TMP/runner3.log")" "unable to sync $H/queue/mess: (Input/output|I/O) error" "... says why"
@@ -176,6 +176,22 @@ RPID=$!
 bg_pid $RPID
 for _ in $(seq 50); do [ -z "$(ls -A "$H/queue/free" | grep '^\.')" ] && break; sleep 0.1; done
 is "$(ls -A "$H/queue/free" | grep -c '^\.') $(ls "$M/new" | wc -l) $(ls -A "$H/queue/mess" "$H/queue/todo" | grep -vc ':$\|^$')" "0 1 0" "a new runner: the parked file removed, no second copy, the queue empty"
+kill -TERM $RPID; wait $RPID
+rm -f "$M/new/"*
+
+# The same fsync when new mail is taken in (todo/ID linked as mess/ID,
+# mess/ synced, then todo/ID removed): exit 111 before any delivery, the
+# message still in todo/; the next runner delivers it once.
+msg "take fail" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p)
+FAULTS=$((FAULTS + 1))
+timeout 30 strace -qq -o /dev/null -P "$H/queue/mess" -e inject=fsync:error=EIO:when=1 e2e-runner 2>"$T_TMP/runner5.log"
+rc=$?
+is "$rc $(ls "$M/new" | wc -l) $(ls "$H/queue/todo" | wc -l)" "111 0 1" "e2e-runner: the fsync of mess/ fails when new mail is taken in: exit 111, nothing delivered, the message still in todo/"
+e2e-runner 2>"$T_TMP/runner6.log" &
+RPID=$!
+bg_pid $RPID
+for _ in $(seq 50); do [ "$(ls "$M/new" | wc -l)" = 1 ] && [ -z "$(ls -A "$H/queue/free" | grep '^\.')" ] && break; sleep 0.1; done
+is "$(ls "$M/new" | wc -l) $(ls -A "$H/queue/todo" "$H/queue/mess" | grep -vc ':$\|^$') $(ls -A "$H/queue/free" | grep -c '^\.')" "1 0 0" "a new runner: delivered once, todo/ and mess/ empty, nothing parked"
 kill -TERM $RPID; wait $RPID
 rm -f "$M/new/"*
 

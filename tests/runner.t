@@ -299,7 +299,7 @@ mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
 for i in $(seq 70); do msg "p$i" | inject "$H" alice@alice.i2p bob@alice.i2p; done
 if command -v strace >/dev/null; then
   LOG=$T_TMP/park.log
-  strace -f -qq -o "$T_TMP/park.st" -e trace=open,openat,fsync env PATH="$RPATH" E2E_HOME="$H" E2E_DOMAIN=alice.i2p "$TOP/bin/e2e-runner" 2>>"$LOG" &
+  strace -f -qq -o "$T_TMP/park.st" -e trace=open,openat,fsync,link,linkat,unlink,unlinkat,rename,renameat,renameat2 env PATH="$RPATH" E2E_HOME="$H" E2E_DOMAIN=alice.i2p "$TOP/bin/e2e-runner" 2>>"$LOG" &
   RPID=$!
   bg_pid $RPID
   wait_for 100 has bob 70 && wait_for 50 queue_empty "$H" && sleep 0.5
@@ -309,6 +309,12 @@ if command -v strace >/dev/null; then
   [ "$n" -ge 1 ] && [ "$n" -le 10 ]
   ok $? "mess/ synced $n times for the 70 (once for each batch of up to 64, or 0.1 s), not 70"
   is "$(find "$H/queue/free" -type f | wc -l) $(find "$H/queue/free" -type f -size +0 | wc -l)" "64 0" "64 emptied files in free/, the other six removed"
+  # new mail: todo/ID linked as mess/ID, mess/ synced, then todo/ID removed; never a rename out of todo/
+  l1=$(grep -nE ' (link|linkat)\(.*queue/todo/' "$T_TMP/park.st" | head -1 | cut -d: -f1)
+  l2=$(awk -v from="${l1:-0}" 'NR > from && /queue\/mess", O_/ { d[$1] = $NF } NR > from && /fsync\(/ { split($2, a, /[()]/); if (d[$1] == a[2]) { print NR; exit } }' "$T_TMP/park.st")
+  l3=$(grep -nE ' (unlink|unlinkat)\(.*queue/todo/' "$T_TMP/park.st" | head -1 | cut -d: -f1)
+  [ -n "$l1" ] && [ -n "$l2" ] && [ -n "$l3" ] && [ "$l1" -lt "$l2" ] && [ "$l2" -lt "$l3" ] && ! grep -qE 'rename[a-z0-9]*\(.*queue/todo/' "$T_TMP/park.st"
+  ok $? "new mail: link into mess/ (line ${l1:-none}), fsync of mess/ (${l2:-none}), then todo/ID removed (${l3:-none}); no rename"
   kill -TERM "$(cat "/proc/$RPID/task/$RPID/children")"; wait $RPID   # the runner, under strace
 fi
 
@@ -324,9 +330,13 @@ LOG=$T_TMP/w.log
 : > "$H/queue/mess/1795000000.M1P1" && echo 'R done 0 0 ' > "$H/queue/info/1795000000.M1P1"
 : > "$H/queue/free/.1795000001.M1P1"   # ... or before mess/ was synced
 : > "$H/queue/free/3" && ln "$H/queue/free/3" "$H/queue/free/5"   # a file with two names in free/
+# ... or between linking todo/ID as mess/ID and removing todo/ID
+msg linked | inject "$H" alice@alice.i2p alice@alice.i2p && lid=$(ls "$H/queue/todo") && ln "$H/queue/todo/$lid" "$H/queue/mess/$lid"
 start_runner "$H" "$LOG" E2E_RETRY=1
+wait_for 20 has alice 1 && wait_for 20 queue_empty "$H" && sleep 0.3
+is "$(ls "$H/mail/alice/new" | wc -l) $(ls -A "$H/queue/todo" | wc -l)" "1 0" "at start: a message both in todo/ and mess/ (one file): delivered once, todo/ emptied"
 is "$(ls -A "$H/queue/mess" "$H/queue/info" "$H/queue/free" | grep -c 179500000)" 0 "at start: an emptied queue file, its state, a free/.ID removed"
-is "$(ls "$H/queue/free" | wc -l) $(stat -c %h "$H/queue/free/"*)" "1 1" "and one of two names of one file in free/"
+is "$(ls "$H/queue/free" | grep -cE '^(3|5)$') $(find "$H/queue/free" -type f -links +1 | wc -l)" "1 0" "and one of two names of one file in free/"
 unlike "$(cat "$LOG")" 'warning' "without a warning"
 for i in 1 2 3 4 5; do msg "w$i" | inject "$H" alice@alice.i2p bob@alice.i2p; wait_for 20 has bob $i || break; done
 ok $? "five messages one after the other, each delivered"

@@ -96,8 +96,10 @@ int qmsg_save(char const *qdir, qmsg *m)
  * removes. The name mess/ID must be gone on disk before the file can hold
  * another message: without a journal nothing orders the two directories'
  * writes, and a mess/ID that came back after a power cut would name the
- * new message. So it waits as free/.ID (qmsg_park) until mess/ is synced
- * (qfree_promote), which the runner does for several at once. */
+ * new message; so must its old name todo/ID (the runner links todo/ID as
+ * mess/ID, then removes todo/ID). So it waits as free/.ID (qmsg_park)
+ * until mess/ and todo/ are synced (qfree_promote), which the runner does
+ * for several at once. */
 int qmsg_park(char const *qdir, char const *id)
 {
   char path[4096], stage[4096];
@@ -114,6 +116,7 @@ int qfree_promote(char const *qdir, char const (*ids)[QID_MAX + 1], unsigned int
   char path[4096], stage[4096], to[4096];
   unsigned int i, full = 0;
   if (qpath(path, qdir, QDIR_MESS, 0) < 0 || fsync_dir(path) < 0) return -1;
+  if (qpath(path, qdir, QDIR_TODO, 0) < 0 || fsync_dir(path) < 0) return -1;   /* its todo/ID too */
   for (i = 0; i < n; i++) {
     unsigned int t;
     int placed = 0;
