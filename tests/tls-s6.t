@@ -66,7 +66,7 @@ rm -rf "$H/service/pop3d-tls"
 smtp=$(free_port) pop3=$(free_port) smtps=$(free_port) pop3s=$(free_port)
 echo "127.0.0.1:$smtp" > "$H/env/E2E_SMTP"
 echo "127.0.0.1:$pop3" > "$H/env/E2E_POP3"
-s6-svscan "$H/service" >"$T_TMP/svscan.log" 2>&1 &
+env "$SVSCAN_ENV" s6-svscan "$H/service" >"$T_TMP/svscan.log" 2>&1 &
 SV=$!
 bg_pid $SV
 until_ok 200 all_ready "$H" smtpd pop3d runner

@@ -150,7 +150,7 @@ flow_keygen() {
 flow_up() {
 	local name=$1 h pid
 	h=$(flow_home_of "$1")
-	s6-svscan "$h/service" </dev/null >>"$FLOW_DIR/svscan-$name.log" 2>&1 &
+	env ${SVSCAN_ENV:+"$SVSCAN_ENV"} s6-svscan "$h/service" </dev/null >>"$FLOW_DIR/svscan-$name.log" 2>&1 &   # SVSCAN_ENV: tests/lib.sh
 	pid=$!
 	echo "$pid $(flow_starttime "$pid")" >"$FLOW_DIR/svscan-$name.pid"
 	# shellcheck disable=SC2016
