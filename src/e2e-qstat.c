@@ -66,12 +66,7 @@ static char const *printable(char *out, size_t max, char const *s)
 /* ---- the listing ---- */
 static void collect(char const *id)
 {
-  if (nents == aents) {
-    size_t a = aents ? 2 * aents : 256;
-    ent *v = realloc(ents, a * sizeof *v);
-    if (!v) nomem();
-    ents = v; aents = a;
-  }
+  if (nents == aents && !(ents = grow(ents, &aents, sizeof *ents, 256))) nomem();
   strcpy(ents[nents].id, id);
   ents[nents++].isnew = scan_new;
 }

@@ -154,12 +154,7 @@ static size_t nnew, anew;
 
 static void new_add(char const *id)
 {
-  if (nnew == anew) {
-    size_t n = anew ? 2 * anew : 64;
-    void *p = realloc(newid, n * sizeof *newid);
-    if (!p) nomem();
-    newid = p; anew = n;
-  }
+  if (nnew == anew && !(newid = grow(newid, &anew, sizeof *newid, 64))) nomem();
   strcpy(newid[nnew++], id);
 }
 

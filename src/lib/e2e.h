@@ -82,6 +82,10 @@ int close_fail(int fd);
 int read_all(int fd, char **out, size_t *len, size_t max);
 /* Reads a small file whole (at most max bytes); -1 on error (errno). */
 int file_read(char const *path, char **out, size_t *len, size_t max);
+/* Room for more in a malloc'd array of elements of size bytes that
+ * doubles as it fills (first elements at first): the new array, *alloc
+ * updated; 0 when out of memory (p still valid). */
+void *grow(void *p, size_t *alloc, size_t size, size_t first);
 
 /* ---- durable.c: crash-safe files ---- */
 /* fsync of the directory holding a name (or the directory itself). */

@@ -171,3 +171,13 @@ int close_fail(int fd)
   errno = e;
   return -1;
 }
+
+void *grow(void *p, size_t *alloc, size_t size, size_t first)
+{
+  size_t a = *alloc ? 2 * *alloc : first;
+  void *q;
+  if (a > SIZE_MAX / size) { errno = ENOMEM; return 0; }
+  if (!(q = realloc(p, a * size))) return 0;
+  *alloc = a;
+  return q;
+}
