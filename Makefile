@@ -30,8 +30,9 @@ endif
 # statically against musl (Debian's musl-tools), whose static start costs
 # about a quarter of glibc's (docs/bench.md): e2e starts processes per
 # message.  Debian's libskarnet.a and libbearssl.a are linked in as they
-# are (plain C, the kernel's structures; src/lib/libc.c fills in the one
-# glibc symbol they use).  e2e-checkpw and e2e-passwd always use glibc:
+# are (plain C, the kernel's structures; src/lib/libc.c supplies the
+# checked mem* functions of glibc that BearSSL's fortified build calls).
+# e2e-checkpw and e2e-passwd always use glibc:
 # yescrypt comes from libxcrypt.  LIBC=glibc: everything against glibc,
 # as with SANITIZE=1 and STATIC=0.
 LIBC     ?= musl
