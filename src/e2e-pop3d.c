@@ -163,20 +163,37 @@ static int msgsize(msg *x)
 
 /* ---- the mailbox ---- */
 
-/* new/NAME -> cur/NAME:2, (the name stays the UID) */
+/* new/NAME -> cur/NAME:2, (the name stays the UID): every one linked,
+ * cur/ synced, then the new/ names removed. Not a rename: without a
+ * journal nothing orders the writes of two directories, and a power cut
+ * could leave a message in neither. A new/NAME whose cur/ name exists
+ * already (a crash between) is the same file: its new/ name goes. */
+static int cur_name(char *to, size_t max, char const *name)
+{
+  return snprintf(to, max, strchr(name, ':') ? "cur/%s" : "cur/%s:2,", name) < (int)max;
+}
+
 static void move_new(void)
 {
   char from[300], to[300];
   struct dirent *e;
-  DIR *d = opendir("new");
-  if (!d) die_sys("open", "new");
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    snprintf(from, sizeof from, "new/%s", e->d_name);
-    snprintf(to, sizeof to, strchr(e->d_name, ':') ? "cur/%s" : "cur/%s:2,", e->d_name);
-    if (rename(from, to) < 0 && errno != ENOENT) strerr_warnwu2sys("move ", from);
+  struct stat a, b;
+  int pass, linked = 0;
+  for (pass = 0; pass < 2; pass++) {
+    DIR *d = opendir("new");
+    if (!d) die_sys("open", "new");
+    while ((e = readdir(d))) {
+      if (e->d_name[0] == '.' || snprintf(from, sizeof from, "new/%s", e->d_name) >= (int)sizeof from
+          || !cur_name(to, sizeof to, e->d_name)) continue;
+      if (!pass) {
+        if (!link(from, to)) linked++;
+        else if (errno != EEXIST && errno != ENOENT) strerr_warnwu2sys("move ", from);
+      } else if (!stat(from, &a) && !stat(to, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev
+                 && unlink(from) < 0 && errno != ENOENT) strerr_warnwu2sys("move ", from);
+    }
+    closedir(d);
+    if (!pass && linked && fsync_dir("cur") < 0) die_sys("sync", "cur");
   }
-  closedir(d);
 }
 
 static uint64_t stamp(char const *s)

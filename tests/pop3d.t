@@ -99,6 +99,21 @@ UIDL2=$(printf '%s\n' "$OUT" | sed -n '/^+OK unique-id/,/^\.$/p' | sed '1d;$d')
 is "$(printf '%s\n' "$UIDL2" | head -n "$NMSG")" "$UIDL1" "old UIDs and numbers unchanged after new mail"
 is "$(printf '%s\n' "$UIDL2" | tail -1)" "$((NMSG + 1)) 1800000000.M000001P99,S=25,W=28" "new mail numbered last"
 is "$(printf '%s\n' "$OUT" | sed -n 4p)" "$(python3 "$P" expect "$A" STAT)" "STAT counts it, sizes from W="
+# a crash between linking new/NAME as cur/NAME:2, and removing new/NAME: one message, not two
+printf 'Subject: twice?\n\nonce\n' >"$A/new/1800000001.M000001P99,S=24,W=27"
+ln "$A/new/1800000001.M000001P99,S=24,W=27" "$A/cur/1800000001.M000001P99,S=24,W=27:2,"
+sess "${login[@]}" UIDL QUIT
+is "$(printf '%s\n' "$OUT" | grep -c ' 1800000001\.M000001P99')/$(ls "$A/new" | wc -l)" "1/0" "a message both in new/ and cur/ (one file): listed once, its new/ name removed"
+# new/ into cur/: a link, cur/ synced, then the unlink (never a rename)
+printf 'Subject: moved\n\nhow\n' >"$A/new/1800000002.M000001P99,S=21,W=24"
+if command -v strace >/dev/null; then
+  printf '%s\r\n' "${login[@]}" QUIT | ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T_TMP/mv.st" \
+    -e trace=link,linkat,rename,renameat,renameat2,unlink,unlinkat env E2E_HOME="$H" e2e-pop3d >/dev/null 2>&1
+  l1=$(grep -nE ' (link|linkat)\(.*new/1800000002' "$T_TMP/mv.st" | head -1 | cut -d: -f1)
+  l3=$(grep -nE ' (unlink|unlinkat)\(.*new/1800000002' "$T_TMP/mv.st" | head -1 | cut -d: -f1)
+  [ -n "$l1" ] && [ -n "$l3" ] && [ "$l1" -lt "$l3" ] && ! grep -qE 'rename[a-z0-9]*\(.*new/1800000002' "$T_TMP/mv.st"
+  ok $? "new/ into cur/: a link, then the unlink (strace lines ${l1:-none}, ${l3:-none}), never a rename"
+fi
 
 NALL=$(ls "$A"/cur | wc -l)
 sess "${login[@]}" "DELE 1" "LIST 1" "RETR 1" "TOP 1 0" "UIDL 1" "DELE 1" STAT LIST
