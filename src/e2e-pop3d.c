@@ -163,37 +163,24 @@ static int msgsize(msg *x)
 
 /* ---- the mailbox ---- */
 
-/* new/NAME -> cur/NAME:2, (the name stays the UID): every one linked,
- * cur/ synced, then the new/ names removed. Not a rename: without a
- * journal nothing orders the writes of two directories, and a power cut
- * could leave a message in neither. A new/NAME whose cur/ name exists
- * already (a crash between) is the same file: its new/ name goes. */
+/* new/NAME -> cur/NAME:2, (the name stays the UID) by dir_move: every
+ * one linked, cur/ synced, then the new/ names removed. A message whose
+ * cur/ name holds a different file stays in new/, with a warning. */
 static int cur_name(char *to, size_t max, char const *name)
 {
-  return snprintf(to, max, strchr(name, ':') ? "cur/%s" : "cur/%s:2,", name) < (int)max;
+  return snprintf(to, max, strchr(name, ':') ? "%s" : "%s:2,", name) < (int)max;
+}
+
+static void moved(int what, char const *name, void *ctx)
+{
+  (void)ctx;
+  if (what == DIR_MOVE_CLASH) strerr_warnw3x("new/", name, ": cur/ holds a different file of that name: left in new/");
+  else if (what == DIR_MOVE_LINKFAIL || what == DIR_MOVE_UNLINKFAIL) strerr_warnwu2sys("move new/", name);
 }
 
 static void move_new(void)
 {
-  char from[300], to[300];
-  struct dirent *e;
-  struct stat a, b;
-  int pass, linked = 0;
-  for (pass = 0; pass < 2; pass++) {
-    DIR *d = opendir("new");
-    if (!d) die_sys("open", "new");
-    while ((e = readdir(d))) {
-      if (e->d_name[0] == '.' || snprintf(from, sizeof from, "new/%s", e->d_name) >= (int)sizeof from
-          || !cur_name(to, sizeof to, e->d_name)) continue;
-      if (!pass) {
-        if (!link(from, to)) linked++;
-        else if (errno != EEXIST && errno != ENOENT) strerr_warnwu2sys("move ", from);
-      } else if (!stat(from, &a) && !stat(to, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev
-                 && unlink(from) < 0 && errno != ENOENT) strerr_warnwu2sys("move ", from);
-    }
-    closedir(d);
-    if (!pass && linked && fsync_dir("cur") < 0) die_sys("sync", "cur");
-  }
+  if (dir_move("new", "cur", cur_name, moved, 0) < 0) die_sys("move new/ to", "cur");
 }
 
 static uint64_t stamp(char const *s)
@@ -214,20 +201,14 @@ static int bytime(void const *a, void const *b)
 
 static void scan_cur(void)
 {
-  uint64_t a = 0;
+  size_t a = 0;
   struct dirent *e;
   DIR *d = opendir("cur");
   if (!d) die_sys("open", "cur");
   while ((e = readdir(d))) {
     msg *x;
     if (e->d_name[0] == '.') continue;
-    if (nm == a) {
-      msg *n2 = 0;
-      a = a ? a * 2 : 64;
-      if (a <= SIZE_MAX / sizeof *m) n2 = realloc(m, a * sizeof *m);
-      if (!n2) die_nomem();
-      m = n2;
-    }
+    if (nm == a && !(m = grow(m, &a, sizeof *m, 64))) die_nomem();
     x = &m[nm];
     memset(x, 0, sizeof *x);
     if (!(x->name = strdup(e->d_name))) die_nomem();

@@ -142,54 +142,39 @@ static void scan(char const *sub, void (*f)(char const *))
   if (qdir_each(qdir, sub, f) < 0) strerr_diefu4sys(E2E_TEMP, "read ", qdir, "/", sub);
 }
 
-/* New mail: every todo/ID linked as mess/ID, mess/ synced once for them
- * all, then the todo/ names removed and the messages loaded. Not a
- * rename: without a journal nothing orders the writes of two directories,
- * and the next e2e-queue's sync of todo/ could put the old name's removal
- * on disk long before the new name. A todo/ID that is mess/ID already (a
- * crash between the link and the unlink) was loaded from mess/ at start:
- * only its todo/ name goes. */
-static char (*newid)[QID_MAX + 1];
-static size_t nnew, anew;
-
-static void new_add(char const *id)
+/* New mail: todo/ID moved to mess/ID by dir_move (link, one sync of
+ * mess/, unlink), then loaded. A todo/ID that is mess/ID already (a crash
+ * between the link and the unlink) was loaded from mess/ at start: only
+ * its todo/ name goes. */
+static int new_name(char *out, size_t max, char const *id)
 {
-  if (nnew == anew && !(newid = grow(newid, &anew, sizeof *newid, 64))) nomem();
-  strcpy(newid[nnew++], id);
+  if (!qid_valid(id) || strlen(id) >= max) return 0;
+  strcpy(out, id);
+  return 1;
+}
+
+static void new_one(int what, char const *id, void *ctx)
+{
+  msg *m;
+  (void)ctx;
+  if (what == DIR_MOVE_BOTH) return;
+  if (what == DIR_MOVE_CLASH) { log3("warning: todo/", id, " and mess/ hold different files of that name: left in todo/"); return; }
+  if (what != DIR_MOVE_MOVED) strerr_diefu4sys(E2E_TEMP, what == DIR_MOVE_LINKFAIL ? "link " : "remove ", qdir, "/" QDIR_TODO "/", id);
+  if ((m = msg_load1(id))) {
+    envelope e;
+    char ad[ADDR_MAX], n[16];
+    envelope_parse(&e, m->env, m->elen);
+    snprintf(n, sizeof n, "%u", e.n);
+    log6("new id=", id, " sender=", safe(ad, sizeof ad, e.sender, strlen(e.sender)), " rcpts=", n);
+  }
 }
 
 static void take_new(void)
 {
-  char from[4096], to[4096];
-  size_t i, k = 0;
-  nnew = 0;
-  scan(QDIR_TODO, new_add);
-  for (i = 0; i < nnew; i++) {
-    struct stat a, b;
-    snprintf(from, sizeof from, "%s/" QDIR_TODO "/%s", qdir, newid[i]);
-    snprintf(to, sizeof to, "%s/" QDIR_MESS "/%s", qdir, newid[i]);
-    if (!link(from, to)) { memmove(newid[k++], newid[i], sizeof *newid); continue; }
-    if (errno == ENOENT) continue;
-    if (errno != EEXIST) strerr_diefu4sys(E2E_TEMP, "link ", from, " to ", to);
-    if (stat(from, &a) < 0 || stat(to, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-      log3("warning: todo/", newid[i], " and mess/ hold different files of that name: left in todo/");
-    else if (unlink(from) < 0 && errno != ENOENT) strerr_diefu2sys(E2E_TEMP, "remove ", from);
-  }
-  if (!k) return;
-  snprintf(to, sizeof to, "%s/" QDIR_MESS, qdir);
-  if (fsync_dir(to) < 0) strerr_diefu2sys(E2E_TEMP, "sync ", to);
-  for (i = 0; i < k; i++) {
-    msg *m;
-    snprintf(from, sizeof from, "%s/" QDIR_TODO "/%s", qdir, newid[i]);
-    if (unlink(from) < 0 && errno != ENOENT) strerr_diefu2sys(E2E_TEMP, "remove ", from);
-    if ((m = msg_load1(newid[i]))) {
-      envelope e;
-      char ad[ADDR_MAX], n[16];
-      envelope_parse(&e, m->env, m->elen);
-      snprintf(n, sizeof n, "%u", e.n);
-      log6("new id=", newid[i], " sender=", safe(ad, sizeof ad, e.sender, strlen(e.sender)), " rcpts=", n);
-    }
-  }
+  char todo[4096], mess[4096];
+  snprintf(todo, sizeof todo, "%s/" QDIR_TODO, qdir);
+  snprintf(mess, sizeof mess, "%s/" QDIR_MESS, qdir);
+  if (dir_move(todo, mess, new_name, new_one, 0) < 0) strerr_diefu4sys(E2E_TEMP, "move ", todo, " to ", mess);
 }
 
 /* ---- results ---- */

@@ -104,22 +104,31 @@ printf 'Subject: twice?\n\nonce\n' >"$A/new/1800000001.M000001P99,S=24,W=27"
 ln "$A/new/1800000001.M000001P99,S=24,W=27" "$A/cur/1800000001.M000001P99,S=24,W=27:2,"
 sess "${login[@]}" UIDL QUIT
 is "$(printf '%s\n' "$OUT" | grep -c ' 1800000001\.M000001P99')/$(ls "$A/new" | wc -l)" "1/0" "a message both in new/ and cur/ (one file): listed once, its new/ name removed"
-# new/ into cur/: a link, cur/ synced, then the unlink (never a rename)
+# new/NAME and cur/NAME:2, holding different files: the new one waits in new/, with a warning
+printf 'Subject: one\n\n1\n' >"$A/new/1800000003.M000001P99,S=19,W=22"
+printf 'Subject: other\n\n22\n' >"$A/cur/1800000003.M000001P99,S=19,W=22:2,"
+sess "${login[@]}" UIDL QUIT
+is "$(printf '%s\n' "$OUT" | grep -c ' 1800000003\.M000001P99')/$(ls "$A/new")" "1/1800000003.M000001P99,S=19,W=22" \
+  "new/NAME with a different file as cur/NAME:2,: cur/'s listed once, new/'s left in new/"
+like "$ERR" "new/1800000003.M000001P99,S=19,W=22: cur/ holds a different file of that name" "... with a warning naming it"
+rm -f "$A/new/1800000003.M000001P99,S=19,W=22" "$A/cur/1800000003.M000001P99,S=19,W=22:2,"
+# new/ into cur/: the links, cur/ synced, then the unlinks (never a rename)
 printf 'Subject: moved\n\nhow\n' >"$A/new/1800000002.M000001P99,S=21,W=24"
 if command -v strace >/dev/null; then
   printf '%s\r\n' "${login[@]}" QUIT | ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T_TMP/mv.st" \
-    -e trace=link,linkat,rename,renameat,renameat2,unlink,unlinkat env E2E_HOME="$H" e2e-pop3d >/dev/null 2>&1
+    -e trace=link,linkat,rename,renameat,renameat2,unlink,unlinkat,fsync env E2E_HOME="$H" e2e-pop3d >/dev/null 2>&1
   l1=$(grep -nE ' (link|linkat)\(.*new/1800000002' "$T_TMP/mv.st" | head -1 | cut -d: -f1)
   l3=$(grep -nE ' (unlink|unlinkat)\(.*new/1800000002' "$T_TMP/mv.st" | head -1 | cut -d: -f1)
-  [ -n "$l1" ] && [ -n "$l3" ] && [ "$l1" -lt "$l3" ] && ! grep -qE 'rename[a-z0-9]*\(.*new/1800000002' "$T_TMP/mv.st"
-  ok $? "new/ into cur/: a link, then the unlink (strace lines ${l1:-none}, ${l3:-none}), never a rename"
+  [ -n "$l1" ] && [ -n "$l3" ] && [ "$l1" -lt "$l3" ] && ! grep -qE 'rename[a-z0-9]*\(.*new/1800000002' "$T_TMP/mv.st" \
+    && sed -n "${l1},${l3}p" "$T_TMP/mv.st" | grep -q ' fsync('
+  ok $? "new/ into cur/: a link, an fsync, then the unlink (strace lines ${l1:-none}, ${l3:-none}), never a rename"
 fi
 
 NALL=$(ls "$A"/cur | wc -l)
 sess "${login[@]}" "DELE 1" "LIST 1" "RETR 1" "TOP 1 0" "UIDL 1" "DELE 1" STAT LIST
 is "$(words 10)" "+OK +OK +OK -ERR -ERR -ERR -ERR -ERR +OK +OK " "a DELEd message is invisible"
 like "$OUT" "-ERR message deleted" "... message deleted"
-is "$(printf '%s\n' "$OUT" | sed -n 10p)" "+OK $((NALL - 1)) $(( $(python3 "$P" expect "$A" STAT | cut -d' ' -f3) - $(python3 "$P" expect "$A" LIST | head -1 | cut -d' ' -f2) ))" "STAT leaves it out"
+is "$(printf '%s\n' "$OUT" | sed -n 10p)" "+OK $((NALL - 1)) $(( $(python3 "$P" expect "$A" STAT | cut -d' ' -f3) - $(python3 "$P" expect "$A" LIST | sed -n 1p | cut -d' ' -f2) ))" "STAT leaves it out"
 unlike "$(printf '%s\n' "$OUT" | sed -n '/^+OK scan/,$p')" "^1 " "LIST leaves it out"
 is "$(ls "$A"/cur | wc -l)" "$NALL" "DELE then a dropped connection deletes nothing"
 like "$ERR" "close reason=eof user=alice" "dropped connection logged"

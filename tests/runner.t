@@ -318,6 +318,19 @@ if command -v strace >/dev/null; then
   kill -TERM "$(cat "/proc/$RPID/task/$RPID/children")"; wait $RPID   # the runner, under strace
 fi
 
+# ================= todo/ID and mess/ID holding different files =================
+H=$T_TMP/clash
+mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+msg first | inject "$H" alice@alice.i2p alice@alice.i2p && id1=$(ls "$H/queue/todo")
+msg second | inject "$H" alice@alice.i2p bob@alice.i2p && id2=$(ls "$H/queue/todo" | grep -v "^$id1\$")
+mv "$H/queue/todo/$id2" "$H/queue/mess/$id1"   # mess/ID1 now holds the second message
+start_runner "$H" "$T_TMP/clash.log" E2E_RETRY=300
+wait_for 50 has bob 1
+ok $? "at start: mess/ID delivered (the second message)"
+like "$(cat "$T_TMP/clash.log")" "warning: todo/$id1 and mess/ hold different files of that name: left in todo/" "todo/ID beside a different mess/ID: a warning"
+is "$(ls "$H/queue/todo") $(nmail "$H/mail/alice")" "$id1 0" "... and todo/ID left alone, undelivered"
+kill -TERM $RPID; wait $RPID
+
 # ================= e2e-local -w: one process for many deliveries =================
 # a wrapper notes each start of e2e-local (pid and arguments), then execs it
 rm -f "$T_TMP/bin/e2e-local"

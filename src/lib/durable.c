@@ -1,9 +1,12 @@
 /* Crash-safe files: what is renamed into place was fsynced first, and
  * so is the directory that names it. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "e2e.h"
 
@@ -48,6 +51,68 @@ fail:
   e = errno;
   if (fd >= 0) close(fd);
   unlink(tmp);
+  errno = e;
+  return -1;
+}
+
+static int same_file(char const *a, char const *b)
+{
+  struct stat x, y;
+  return !stat(a, &x) && !stat(b, &y) && x.st_ino == y.st_ino && x.st_dev == y.st_dev;
+}
+
+/* Not a rename: without a journal nothing orders the writes of two
+ * directories, and a sync of src by somebody else could put the old
+ * name's removal on disk long before the new name. */
+int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_report *report, void *ctx)
+{
+  char from[4096], to[4096], dn[300];
+  char *names = 0;   /* for each name linked: its kind, the name, \0 */
+  size_t len = 0, alloc = 0, i;
+  int n = 0, e;
+  struct dirent *de;
+  DIR *d = opendir(src);
+  if (!d) return -1;
+  while ((errno = 0, de = readdir(d))) {
+    size_t l = strlen(de->d_name) + 1;
+    if (de->d_name[0] == '.' || !name(dn, sizeof dn, de->d_name)
+        || snprintf(from, sizeof from, "%s/%s", src, de->d_name) >= (int)sizeof from
+        || snprintf(to, sizeof to, "%s/%s", dst, dn) >= (int)sizeof to) continue;
+    char kind = DIR_MOVE_MOVED;
+    if (link(from, to) < 0) {
+      if (errno == ENOENT) continue;
+      if (errno != EEXIST) { report(DIR_MOVE_LINKFAIL, de->d_name, ctx); continue; }
+      if (!same_file(from, to)) { report(DIR_MOVE_CLASH, de->d_name, ctx); continue; }
+      kind = DIR_MOVE_BOTH;   /* a crash between link and unlink: only the old name goes */
+    }
+    while (len + 1 + l > alloc) {
+      char *g = grow(names, &alloc, 1, 4096);
+      if (!g) goto fail;
+      names = g;
+    }
+    names[len] = kind;
+    memcpy(names + len + 1, de->d_name, l);
+    len += 1 + l;
+  }
+  if (errno) goto fail;
+  closedir(d);
+  d = 0;
+  if (len && fsync_dir(dst) < 0) goto fail;
+  for (i = 0; i < len; i += 2 + strlen(names + i + 1)) {
+    char const *nm = names + i + 1;
+    if (snprintf(from, sizeof from, "%s/%s", src, nm) < (int)sizeof from && unlink(from) < 0 && errno != ENOENT) {
+      report(DIR_MOVE_UNLINKFAIL, nm, ctx);
+      continue;
+    }
+    report(names[i], nm, ctx);
+    if (names[i] == DIR_MOVE_MOVED) n++;
+  }
+  free(names);
+  return n;
+fail:
+  e = errno;
+  if (d) closedir(d);
+  free(names);
   errno = e;
   return -1;
 }

@@ -92,6 +92,20 @@ void *grow(void *p, size_t *alloc, size_t size, size_t first);
 int fsync_dir(char const *dir);
 /* Writes path atomically: dir/.t<pid>.name, fsync, rename, fsync dir. */
 int file_replace(char const *path, char const *data, size_t len, mode_t mode);
+/* Moves the entries of directory src (names not starting with '.') into
+ * directory dst so that a power cut never leaves one in neither: every one
+ * linked, dst synced once, then the src names removed. name() gives an
+ * entry's dst name (0: leave it alone). report() is told of each entry:
+ * MOVED after its src name is gone; BOTH when it was in dst already as
+ * the same file (a crash between link and unlink), its src name now gone
+ * too; CLASH when dst holds a different file of that name (left in src);
+ * LINKFAIL, UNLINKFAIL with errno set. Returns how many were MOVED, or -1
+ * (errno) when src cannot be read or dst synced: then nothing was
+ * unlinked. */
+enum { DIR_MOVE_MOVED = 1, DIR_MOVE_BOTH, DIR_MOVE_CLASH, DIR_MOVE_LINKFAIL, DIR_MOVE_UNLINKFAIL };
+typedef int dir_move_name(char *out, size_t max, char const *name);
+typedef void dir_move_report(int what, char const *name, void *ctx);
+int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_report *report, void *ctx);
 
 /* ---- libc.c: system calls one C library has no wrapper for ---- */
 /* rename that fails with EEXIST instead of replacing to (renameat2). */
