@@ -3,14 +3,21 @@
  * speaks just enough SMTP on fds 0/1: every command gets 250 (AUTH 235,
  * DATA 354, QUIT 221); after DATA it reads up to the final dot, writes the
  * message to DIR/<unique>, fsyncs the file and then DIR, and only then
- * answers 250. No checks, no envelope, one file per message. */
+ * answers 250. No checks, no envelope, one file per message.
+ * durable -x DIR: the same, but the message is written by an injector
+ * process started for it, as qmail-smtpd starts qmail-queue: this program
+ * again, spawned as "durable -i DIR" with the message on a pipe; 250 once
+ * it has exited 0. The floor of e2e's shape: a process per connection and
+ * one per message. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char in[65536];
@@ -36,29 +43,69 @@ static int getline1(char *l, int max)
 
 static void say(char const *s) { (void)!write(1, s, strlen(s)); }
 
+extern char **environ;
+
+/* msg[0..m) into DIR/<unique>, the file and DIR fsynced: 0, or -1 */
+static int store(int dfd, size_t m, int seq)
+{
+  char name[256];
+  struct timeval tv;
+  int fd;
+  gettimeofday(&tv, 0);
+  snprintf(name, sizeof name, "%ld.M%ldP%dQ%d", (long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), seq);
+  fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || write(fd, msg, m) != (ssize_t)m || fsync(fd) < 0 || close(fd) < 0 || fsync(dfd) < 0) return -1;
+  return 0;
+}
+
+/* the injector for msg[0..m): durable -i DIR, the message on its fd 0 */
+static int inject(char *self, char *dir, size_t m)
+{
+  char *args[] = { self, "-i", dir, 0 };
+  posix_spawn_file_actions_t fa;
+  int p[2], st, r;
+  pid_t pid;
+  if (pipe(p) < 0) return -1;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+  posix_spawn_file_actions_addclose(&fa, p[1]);
+  r = posix_spawn(&pid, self, &fa, 0, args, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[0]);
+  if (r) { close(p[1]); return -1; }
+  r = write(p[1], msg, m) == (ssize_t)m ? 0 : -1;
+  close(p[1]);
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) r = -1;
+  return r;
+}
+
 int main(int argc, char **argv)
 {
-  char l[1024], name[4096];
-  int dfd, seq = 0;
-  if (argc != 2) return 100;
-  dfd = open(argv[1], O_RDONLY | O_DIRECTORY);
-  if (dfd < 0) return 111;
+  char l[1024], *dir;
+  int dfd = -1, seq = 0, spawn = 0;
+  if (argc == 3 && !strcmp(argv[1], "-i")) {   /* the injector */
+    size_t m = 0;
+    ssize_t r;
+    while ((r = read(0, msg + m, sizeof msg - m)) > 0) m += (size_t)r;
+    dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
+    return r < 0 || dfd < 0 || store(dfd, m, 1) < 0 ? 111 : 0;
+  }
+  if (argc == 3 && !strcmp(argv[1], "-x")) spawn = 1;
+  else if (argc != 2) return 100;
+  dir = argv[argc - 1];
+  if (!spawn && (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0) return 111;
   say("220 durable ESMTP\r\n");
   while (getline1(l, sizeof l) >= 0) {
     if (!strncasecmp(l, "DATA", 4)) {
       size_t m = 0;
-      int n, fd;
-      struct timeval tv;
+      int n;
       say("354 go ahead\r\n");
       while ((n = getline1(l, sizeof l)) >= 0) {
         if (!strcmp(l, ".\r\n")) break;
         if (m + (size_t)n < sizeof msg) { memcpy(msg + m, l, (size_t)n); m += (size_t)n; }
       }
       if (n < 0) return 111;
-      gettimeofday(&tv, 0);
-      snprintf(name, sizeof name, "%ld.M%ldP%dQ%d", (long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), ++seq);
-      fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
-      if (fd < 0 || write(fd, msg, m) != (ssize_t)m || fsync(fd) < 0 || close(fd) < 0 || fsync(dfd) < 0) {
+      if (spawn ? inject(argv[0], dir, m) < 0 : store(dfd, m, ++seq) < 0) {
         say("451 write failed\r\n");
         continue;
       }
