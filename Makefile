@@ -81,6 +81,10 @@ build/musl/include/.done: build/flags
 	ln -sfn /usr/include/$(ARCH)/skalibs build/musl/include/skalibs
 	for h in /usr/include/bearssl*.h; do ln -sf $$h build/musl/include/; done
 	ln -sfn /usr/include/bearssl build/musl/include/bearssl
+	# the kernel's headers (linux/, asm/), which musl-gcc leaves out: the unit tests' seccomp filter
+	ln -sfn /usr/include/linux build/musl/include/linux
+	ln -sfn /usr/include/$(ARCH)/asm build/musl/include/asm
+	ln -sfn /usr/include/asm-generic build/musl/include/asm-generic
 	touch $@
 
 build/musl/%.o: src/lib/%.c $(LIBHDR) build/musl/include/.done

@@ -110,7 +110,9 @@ int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_rep
 /* ---- libc.c: system calls one C library has no wrapper for ---- */
 /* rename that fails with EEXIST instead of replacing to (renameat2). */
 int rename_noreplace(char const *from, char const *to);
-/* Closes every descriptor from fd up (close_range). */
+/* Closes every descriptor from fd up (close_range; where the kernel
+ * refuses it, one close() each up to the RLIMIT_NOFILE soft limit, at
+ * most 65536). */
 void close_from(int fd);
 
 /* ---- addr.c: mail addresses ---- */

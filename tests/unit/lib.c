@@ -2,11 +2,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <dirent.h>
 #include <unistd.h>
 #include "e2e.h"
@@ -217,6 +224,129 @@ static void test_users(char const *tmp)
   ok(domain_local(tmp, "else.i2p") == 0 && domain_local(tmp, "her.i2p") == 0, "other domains are not local");
 }
 
+/* dir_move's reports, as "kind:name " in order */
+static char moves[256];
+static int same_name(char *out, size_t max, char const *name)
+{
+  return snprintf(out, max, "%s", name) < (int)max && strcmp(name, "skip");
+}
+static void note_move(int what, char const *name, void *ctx)
+{
+  size_t n = strlen(moves);
+  (void)ctx;
+  snprintf(moves + n, sizeof moves - n, "%d:%s ", what, name);
+}
+
+static int touch(char const *dir, char const *name, char const *text)
+{
+  char p[600];
+  int fd;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || write(fd, text, strlen(text)) < 0) return close_fail(fd);
+  return close(fd);
+}
+
+static void test_dir_move(char const *tmp)
+{
+  char a[512], b[512], p[600], q[600];
+  snprintf(a, sizeof a, "%s/dm-a", tmp);
+  snprintf(b, sizeof b, "%s/dm-b", tmp);
+  mkdir(a, 0700);
+  mkdir(b, 0700);
+  touch(a, "new", "1");
+  touch(a, "both", "2");
+  touch(a, "clash", "3");
+  touch(b, "clash", "other");
+  touch(a, "skip", "4");
+  touch(a, ".dot", "5");
+  snprintf(p, sizeof p, "%s/both", a);
+  snprintf(q, sizeof q, "%s/both", b);
+  link(p, q);
+  moves[0] = 0;
+  ok(dir_move(a, b, same_name, note_move, 0) == 1, "dir_move: one moved");
+  ok(strstr(moves, "1:new ") && strstr(moves, "2:both ") && strstr(moves, "3:clash ") && !strstr(moves, "skip")
+     && !strstr(moves, ".dot"), "... reports MOVED, BOTH, CLASH (%s)", moves);
+  snprintf(p, sizeof p, "%s/.dot", a);
+  ok(count(a) == 2 && count(b) == 3 && access(p, F_OK) == 0, "... left in src: the clash, the skipped name, the dot file");
+  snprintf(p, sizeof p, "%s/new", b);
+  ok(access(p, F_OK) == 0, "... the moved one is in dst");
+  snprintf(p, sizeof p, "%s/nothere", tmp);
+  ok(dir_move(p, b, same_name, note_move, 0) < 0 && errno == ENOENT, "dir_move: a missing src is an error");
+}
+
+/* close_from, and its fallback where close_range is refused (a seccomp
+ * filter in a child: ENOSYS, as from a kernel before 5.9) */
+static int fds_left(int from)
+{
+  int fd, n = 0;
+  for (fd = from; fd < from + 8; fd++) n += fcntl(fd, F_GETFD) >= 0;
+  return n;
+}
+
+static int close_from_in_child(int refuse)
+{
+  int st;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (!pid) {
+    struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_close_range, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof f / sizeof *f, f };
+    int fd;
+    for (fd = 100; fd < 104; fd++) dup2(0, fd);
+    dup2(0, 99);
+    if (refuse && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)) _exit(3);
+    if (refuse && syscall(SYS_close_range, 100U, ~0U, 0U) == 0) _exit(4);   /* the filter did not bite */
+    close_from(100);
+    _exit(fds_left(100) == 0 && fcntl(99, F_GETFD) >= 0 ? 0 : 1);
+  }
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
+}
+
+static void test_libc(char const *tmp)
+{
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/rn-a", tmp);
+  snprintf(b, sizeof b, "%s/rn-b", tmp);
+  touch(tmp, "rn-a", "a");
+  touch(tmp, "rn-b", "b");
+  ok(rename_noreplace(a, b) < 0 && errno == EEXIST, "rename_noreplace: EEXIST on an existing name");
+  unlink(b);
+  ok(rename_noreplace(a, b) == 0 && access(a, F_OK) < 0 && access(b, F_OK) == 0, "rename_noreplace: renames");
+  ok(close_from_in_child(0) == 0, "close_from closes from fd up, not below");
+  ok(close_from_in_child(1) == 0, "close_from where close_range is refused (ENOSYS): closed one by one");
+#ifndef __GLIBC__
+  {
+    /* BearSSL's fortified objects call these; an overflow aborts, as with glibc */
+    extern void *__memcpy_chk(void *, void const *, size_t, size_t);
+    extern void *__memset_chk(void *, int, size_t, size_t);
+    extern void *__memmove_chk(void *, void const *, size_t, size_t);
+    /* called through volatile pointers: the compiler knows them as builtins
+     * and would drop a call whose result is unused */
+    void *(*volatile cpy)(void *, void const *, size_t, size_t) = __memcpy_chk;
+    void *(*volatile set)(void *, int, size_t, size_t) = __memset_chk;
+    void *(*volatile mov)(void *, void const *, size_t, size_t) = __memmove_chk;
+    static char src[17] = "0123456789abcdef", dst[16];
+    int st;
+    pid_t pid;
+    ok(cpy(dst, src, 16, sizeof dst) == dst && !memcmp(dst, src, 16), "__memcpy_chk copies within room");
+    if (!(pid = fork())) { set(dst, 0, 17, 16); _exit(0); }
+    ok(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "__memset_chk past room aborts");
+    if (!(pid = fork())) { cpy(dst, src, 16, 8); _exit(0); }
+    ok(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "__memcpy_chk past room aborts");
+    ok(mov(dst, dst + 1, 15, 16) == dst, "__memmove_chk moves within room");
+    if (!(pid = fork())) { mov(dst, src, 17, 16); _exit(0); }
+    ok(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "__memmove_chk past room aborts");
+  }
+#endif
+}
+
 int main(void)
 {
   char tmp[] = "/tmp/e2e-unit.XXXXXX", cmd[64];
@@ -227,6 +357,8 @@ int main(void)
   test_misc();
   test_files(tmp);
   test_users(tmp);
+  test_dir_move(tmp);
+  test_libc(tmp);
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd)) return 111;
   return done();
