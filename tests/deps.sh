@@ -6,7 +6,7 @@
 check=""
 [ "${1:-}" != --check ] || { check=1; shift; }
 PKGS="$*"
-[ -n "$PKGS" ] || PKGS="build-essential musl-tools clang skalibs-dev libbearssl-dev libcrypt-dev s6 execline ucspi-tcp
+[ -n "$PKGS" ] || PKGS="build-essential linux-libc-dev musl-tools clang skalibs-dev libbearssl-dev libcrypt-dev s6 execline ucspi-tcp
  i2pd busybox python3 swaks mpop perl strace procps man-db libclang-rt-14-dev valgrind
  openssl libio-socket-ssl-perl libnet-ssleay-perl spamd spamc rspamd"
 missing=""
