@@ -598,7 +598,7 @@ def report(res, path):
             if n in b1:
                 L.append("| %s | %s |" % (n, " | ".join(fmt(b1[n][k]) for k in ("1", "20", "1d", "20d"))))
         ratios = (("e2e", "postfix", "e2e ÷ postfix (target ≥ 1.25×)", True),
-                  ("e2e", "durable", "e2e ÷ durable responder (the floor)", False),
+                  ("e2e", "durable", "e2e ÷ durable (a process per connection only)", False),
                   ("shape", "postfix", "shape ÷ postfix (the best of a process per message)", False),
                   ("e2e", "shape", "e2e ÷ shape", False))
         for n, c, label, target in ratios:
