@@ -273,6 +273,21 @@ static void test_dir_move(char const *tmp)
   ok(access(p, F_OK) == 0, "... the moved one is in dst");
   snprintf(p, sizeof p, "%s/nothere", tmp);
   ok(dir_move(p, b, same_name, note_move, 0) < 0 && errno == ENOENT, "dir_move: a missing src is an error");
+  {
+    /* a link that fails (to another file system: EXDEV) is reported, the
+     * entry stays where it was and nothing is unlinked */
+    char x[64] = "/dev/shm/e2e-unit.XXXXXX";
+    char want[32];
+    int st = -1;
+    snprintf(want, sizeof want, "%d:new ", DIR_MOVE_LINKFAIL);
+    if (mkdtemp(x)) {
+      moves[0] = 0;
+      st = dir_move(b, x, same_name, note_move, 0);
+      ok(st == 0 && strstr(moves, want) && count(b) == 3 && count(x) == 0,
+         "dir_move: a failed link (EXDEV) reported as LINKFAIL, nothing moved (%s)", moves);
+      rmdir(x);
+    } else ok(0, "mkdtemp in /dev/shm: %s", strerror(errno));
+  }
 }
 
 /* close_from, and its fallback where close_range is refused (a seccomp
