@@ -60,6 +60,26 @@ static void make_dirs(void)
     die_temp("create queue directories");
 }
 
+/* free/K, if it is there and ours (claim, below): the open file; -1 if
+ * not, -2 on another error than its absence. */
+static int take(char const *dir, unsigned int k)
+{
+  struct stat a, b;
+  int fd;
+  snprintf(tmpname, sizeof tmpname, "%s/%u", dir, k);
+  fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? -1 : -2;
+  if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && !stat(tmpname, &b) && a.st_ino == b.st_ino
+      && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_nlink == 1 && !ftruncate(fd, 0)) {
+    named = 1;
+    return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+#define QFREE_TRIES 4   /* slots tried by name before free/ is read */
+
 /* A finished queue file the runner emptied for reuse (free/N): a file
  * instead of a fresh inode, which ext4 finds only past every inode freed
  * in the last minutes (without a journal, as here, it skips those). It
@@ -75,27 +95,22 @@ static int claim(void)
   unsigned int i, start = (unsigned int)getpid() % QFREE_SLOTS;
   struct dirent *e;
   DIR *d;
+  int fd;
   snprintf(dir, sizeof dir, "%s/queue/" QDIR_FREE, home);
+  /* from a slot of our own, so that writers spread out: the first few by
+   * name (a pool that is not drained has them), then one read of free/
+   * for the rest, not an open per slot */
+  for (i = 0; i < QFREE_TRIES; i++)
+    if ((fd = take(dir, (start + i) % QFREE_SLOTS)) != -1) return fd < 0 ? -1 : fd;
   if (!(d = opendir(dir))) return -1;
-  while ((e = readdir(d))) {      /* one read of free/, not an open per slot */
+  while ((e = readdir(d))) {
     uint64_t k;
     if (e->d_name[0] != '.' && scan_u64(e->d_name, QFREE_SLOTS - 1, &k)) have[k] = 1;
   }
   closedir(d);
-  for (i = 0; i < QFREE_SLOTS; i++) {   /* from a slot of our own: writers spread out */
+  for (i = QFREE_TRIES; i < QFREE_SLOTS; i++) {
     unsigned int k = (start + i) % QFREE_SLOTS;
-    struct stat a, b;
-    int fd;
-    if (!have[k]) continue;
-    snprintf(tmpname, sizeof tmpname, "%s/%u", dir, k);
-    fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) { if (errno == ENOENT) continue; return -1; }
-    if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && !stat(tmpname, &b) && a.st_ino == b.st_ino
-        && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_nlink == 1 && !ftruncate(fd, 0)) {
-      named = 1;
-      return fd;
-    }
-    close(fd);
+    if (have[k] && (fd = take(dir, k)) != -1) return fd < 0 ? -1 : fd;
   }
   return -1;
 }

@@ -112,6 +112,23 @@ if command -v strace >/dev/null; then
   ok $? "the message in it is whole, nothing of the half-written one"
   kill "$fl" 2>/dev/null; wait "$fl" 2>/dev/null
   rm -f "$Q/todo/"* "$Q/free/"*
+  # a lone free/N, for every N: taken, whether it is one of the four slots
+  # e2e-queue tries by name (from one picked by its process id) or found
+  # by its read of free/
+  n=0
+  for k in $(seq 0 63); do
+    : > "$Q/free/$k"; ino=$(stat -c %i "$Q/free/$k")
+    e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p) && f=$(ls "$Q/todo") &&
+      [ "$(stat -c %i "$Q/todo/$f")" = "$ino" ] && [ -z "$(ls "$Q/free")" ] && n=$((n + 1))
+    rm -f "$Q/todo/"* "$Q/free/"* "$Q/tmp/"*
+  done
+  is "$n" 64 "a lone free/N is taken, for each N of 0..63"
+  # a full pool: the first slot tried by name is taken; free/ is not read
+  for k in $(seq 0 63); do : > "$Q/free/$k"; done
+  strace -q -o "$T_TMP/strace.full" -e trace=getdents,getdents64 e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p)
+  is "$(grep -c getdents "$T_TMP/strace.full") $(ls "$Q/free" | wc -l) $(ls "$Q/todo" | wc -l)" "0 63 1" \
+    "a full pool: one slot taken by name, free/ not read"
+  rm -f "$Q/todo/"* "$Q/free/"*
   grep -E 'linkat\(.*todo/' "$T_TMP/strace" >/dev/null
   ok $? "the link goes into queue/todo/"
   rm -f "$Q/todo/"*
