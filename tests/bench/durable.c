@@ -8,7 +8,13 @@
  * process started for it, as qmail-smtpd starts qmail-queue: this program
  * again, spawned as "durable -i DIR" with the message on a pipe; 250 once
  * it has exited 0. The floor of e2e's shape: a process per connection and
- * one per message. */
+ * one per message.
+ * durable -d DIR DONE MAILDIR: the delivery beside -x, one long-lived
+ * process, as e2e's runner with its e2e-local: woken by inotify when a
+ * file in DIR is closed after writing, it copies the message into
+ * MAILDIR/tmp, fsyncs it, renames it into MAILDIR/new, fsyncs new/ once
+ * for all the files of one wake-up, and renames DIR/NAME to DONE/NAME (no
+ * inode freed, as e2e reuses its queue files). No envelope, no state. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
@@ -16,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +86,31 @@ static int inject(char *self, char *dir, size_t m)
   return r;
 }
 
+/* Delivers every file named in one read of the inotify descriptor. */
+static int deliver(int ifd, int qfd, int dfd, int tfd, int nfd)
+{
+  char ev[65536];
+  ssize_t n = read(ifd, ev, sizeof ev);
+  int moved = 0;
+  if (n <= 0) return -1;
+  for (char *p = ev; p < ev + n;) {
+    struct inotify_event *e = (struct inotify_event *)p;
+    p += sizeof *e + e->len;
+    if (!e->len) continue;
+    int in = openat(qfd, e->name, O_RDONLY), out;
+    ssize_t m, r = 0;
+    if (in < 0) continue;
+    for (m = 0; m < (ssize_t)sizeof msg && (r = read(in, msg + m, sizeof msg - (size_t)m)) > 0; m += r) ;
+    close(in);
+    if (r < 0) return -1;
+    out = openat(tfd, e->name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (out < 0 || write(out, msg, (size_t)m) != m || fsync(out) < 0 || close(out) < 0) return -1;
+    if (renameat(tfd, e->name, nfd, e->name) < 0 || renameat(qfd, e->name, dfd, e->name) < 0) return -1;
+    moved = 1;
+  }
+  return moved && fsync(nfd) < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
   char l[1024], *dir;
@@ -89,6 +121,18 @@ int main(int argc, char **argv)
     while ((r = read(0, msg + m, sizeof msg - m)) > 0) m += (size_t)r;
     dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
     return r < 0 || dfd < 0 || store(dfd, m, 1) < 0 ? 111 : 0;
+  }
+  if (argc == 5 && !strcmp(argv[1], "-d")) {   /* the delivery */
+    char t[4096], nw[4096];
+    int ifd = inotify_init1(IN_CLOEXEC), qfd = open(argv[2], O_RDONLY | O_DIRECTORY), tfd, nfd;
+    int donefd = open(argv[3], O_RDONLY | O_DIRECTORY);
+    snprintf(t, sizeof t, "%s/tmp", argv[4]);
+    snprintf(nw, sizeof nw, "%s/new", argv[4]);
+    tfd = open(t, O_RDONLY | O_DIRECTORY);
+    nfd = open(nw, O_RDONLY | O_DIRECTORY);
+    if (ifd < 0 || qfd < 0 || donefd < 0 || tfd < 0 || nfd < 0 || inotify_add_watch(ifd, argv[2], IN_CLOSE_WRITE) < 0) return 111;
+    while (!deliver(ifd, qfd, donefd, tfd, nfd)) ;
+    return 111;
   }
   if (argc == 3 && !strcmp(argv[1], "-x")) spawn = 1;
   else if (argc != 2) return 100;

@@ -18,7 +18,8 @@
 #                   the user bench without AUTH), otherwise e2e-setup's
 #                   defaults
 #   srv_durable     tcpserver + tests/bench/durable.c into $BD/durable/q, and durable -x
-#                   (an injector process per message) into $BD/durable/x
+#                   (an injector process per message) into $BD/durable/x,
+#                   delivered by durable -d into $BD/durable/maildir
 #   srv_sink        smtp-sink
 #   srv_stop_all    everything above that runs; safe in a trap
 # Sets PF_PORT PF_SASL_PORT DC_PORT DC_AUTH_PORT E2E_SMTP_PORT E2E_POP3_PORT DUR_PORT SHAPE_PORT SINK_PORT and
@@ -198,9 +199,12 @@ srv_durable() {
 	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$DUR_PORT" "$BD/bin/durable" "$BD/durable/q" </dev/null >/dev/null 2>&1 &
 	srv_track $!
 	srv_wait_port "$DUR_PORT"
-	# the same with an injector process per message (durable -x): the floor of e2e's shape
+	# the same with an injector process per message (durable -x) and a
+	# delivery into a Maildir beside it (durable -d): the floor of e2e's shape
 	SHAPE_PORT=$(srv_port)
-	mkdir -p "$BD/durable/x"
+	mkdir -p "$BD/durable/x" "$BD/durable/xdone" "$BD/durable/maildir/tmp" "$BD/durable/maildir/new" "$BD/durable/maildir/cur"
+	"$BD/bin/durable" -d "$BD/durable/x" "$BD/durable/xdone" "$BD/durable/maildir" </dev/null >/dev/null 2>&1 &
+	srv_track $!
 	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$SHAPE_PORT" "$BD/bin/durable" -x "$BD/durable/x" </dev/null >/dev/null 2>&1 &
 	srv_track $!
 	srv_wait_port "$SHAPE_PORT"
