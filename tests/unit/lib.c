@@ -240,11 +240,8 @@ static void note_move(int what, char const *name, void *ctx)
 static int touch(char const *dir, char const *name, char const *text)
 {
   char p[600];
-  int fd;
   snprintf(p, sizeof p, "%s/%s", dir, name);
-  fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0 || write(fd, text, strlen(text)) < 0) return close_fail(fd);
-  return close(fd);
+  return file_replace(p, text, strlen(text), 0600);
 }
 
 static void test_dir_move(char const *tmp)
