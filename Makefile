@@ -104,12 +104,22 @@ $(GLIBCPROGS): bin/%: src/%.c build/libe2e.a $(LIBHDR) build/flags
 build/unit/%: tests/unit/%.c build/musl/libe2e.a $(LIBHDR) tests/unit/tap.h build/flags
 	musl-gcc $(ALLCFLAGS) -Ibuild/musl/include -Itests/unit -c -o build/unit/$*.o $<
 	$(MUSLLINK) build/unit/$*.o $(MUSLEND) -o $@
+
+# the benchmarks' durable responder, linked as e2e's programs are
+build/bench/durable: tests/bench/durable.c build/musl/libe2e.a build/flags
+	@mkdir -p build/bench
+	musl-gcc $(ALLCFLAGS) -c -o build/bench/durable.o $<
+	$(MUSLLINK) build/bench/durable.o $(MUSLEND) -o $@
 else
 bin/%: src/%.c build/libe2e.a $(LIBHDR) build/flags
 	$(CC) $(ALLCFLAGS) $(LDHARDEN) -o $@ $< build/libe2e.a $(LIBS)
 
 build/unit/%: tests/unit/%.c build/libe2e.a $(LIBHDR) tests/unit/tap.h build/flags
 	$(CC) $(ALLCFLAGS) -Itests/unit $(LDHARDEN) -o $@ $< build/libe2e.a $(LIBS)
+
+build/bench/durable: tests/bench/durable.c build/flags
+	@mkdir -p build/bench
+	$(CC) $(ALLCFLAGS) $(LDHARDEN) -o $@ $<
 endif
 
 bin/%: src/%.sh
@@ -145,7 +155,7 @@ torture: deps all
 	bash tests/torture.sh
 
 # --- issue 6: benchmarks against Postfix, Dovecot, smtp-sink ---
-bench: deps all
+bench: deps all build/bench/durable
 	bash tests/bench/bench.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: programs into $(PREFIX)/bin,

@@ -38,15 +38,16 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$BD/bin"
 # the load without AUTH is Postfix's smtp-source; smtpload.c adds AUTH PLAIN
-# the durable responder is built as e2e's programs are (static, musl), so
-# that its process starts cost what e2e's do
+# the durable responder is built as e2e's programs are (a static PIE
+# against musl: make build/bench/durable), so that its process starts cost
+# what e2e's do
 cc -O2 -Wall -Wextra -Werror -o "$BD/bin/smtpload" tests/bench/smtpload.c || exit 1
-musl-gcc -O2 -Wall -Wextra -Werror -fPIE -static-pie -o "$BD/bin/durable" tests/bench/durable.c || exit 1
+make -s build/bench/durable && cp build/bench/durable "$BD/bin/durable" || exit 1
 
 case " $ONLY " in *" "[12345]" "*)
 	echo "bench: starting e2e, Postfix, Dovecot, the durable responder, smtp-sink on loopback" >&2
 	srv_e2e && srv_q5 && srv_postfix && srv_dovecot && srv_durable && srv_sink || exit 1
-	export E2E_HOME_DIR=$BD/e2e/home Q5_HOME=$BD/q5/home E2E_SMTP_PORT E2E_POP3_PORT PF_PORT PF_SASL_PORT DC_PORT DUR_PORT SHAPE_PORT SINK_PORT \
+	export E2E_HOME_DIR=$BD/e2e/home Q5_HOME=$BD/q5/home E2E_SMTP_PORT E2E_POP3_PORT PF_PORT PF_SASL_PORT DC_PORT DUR_PORT SHAPE_PORT SHAPE2_PORT SINK_PORT \
 		PF_MASTER DC_MASTER E2E_SVSCAN E2E_TCPSERVER E2E_RUNNER E2E_POP3SERVER E2E_MAILUSER E2E_RUNNERUSER BENCH_ONLY=$ONLY
 	python3 tests/bench/bench.py local "$RES" || exit 1
 	srv_stop_all

@@ -9,6 +9,10 @@
  * again, spawned as "durable -i DIR" with the message on a pipe; 250 once
  * it has exited 0. The floor of e2e's shape: a process per connection and
  * one per message.
+ * durable -X DIR: the same with two programs a message, as e2e's local
+ * submission runs e2e-scrub, which execs e2e-queue: the injector is
+ * "durable -j DIR", which reads the message from the pipe into a memory
+ * file and execs "durable -i DIR" with it on fd 0.
  * durable -d DIR DONE MAILDIR: the delivery beside -x, one long-lived
  * process, as e2e's runner with its e2e-local: woken by inotify when a
  * file in DIR is closed after writing, it copies the message into
@@ -20,6 +24,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/inotify.h>
@@ -66,9 +71,9 @@ static int store(int dfd, size_t m, int seq)
 }
 
 /* the injector for msg[0..m): durable -i DIR, the message on its fd 0 */
-static int inject(char *self, char *dir, size_t m)
+static int inject(char *self, char *how, char *dir, size_t m)
 {
-  char *args[] = { self, "-i", dir, 0 };
+  char *args[] = { self, how, dir, 0 };
   posix_spawn_file_actions_t fa;
   int p[2], st, r;
   pid_t pid;
@@ -122,6 +127,17 @@ int main(int argc, char **argv)
     dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
     return r < 0 || dfd < 0 || store(dfd, m, 1) < 0 ? 111 : 0;
   }
+  if (argc == 3 && !strcmp(argv[1], "-j")) {   /* the first of two programs */
+    char *args[] = { argv[0], "-i", argv[2], 0 };
+    size_t m = 0;
+    ssize_t r;
+    int fd = memfd_create("durable", 0);
+    while ((r = read(0, msg + m, sizeof msg - m)) > 0) m += (size_t)r;
+    if (r < 0 || fd < 0 || write(fd, msg, m) != (ssize_t)m || lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) return 111;
+    close(fd);
+    execv(argv[0], args);
+    return 111;
+  }
   if (argc == 5 && !strcmp(argv[1], "-d")) {   /* the delivery */
     char t[4096], nw[4096];
     int ifd = inotify_init1(IN_CLOEXEC), qfd = open(argv[2], O_RDONLY | O_DIRECTORY), tfd, nfd;
@@ -135,6 +151,7 @@ int main(int argc, char **argv)
     return 111;
   }
   if (argc == 3 && !strcmp(argv[1], "-x")) spawn = 1;
+  else if (argc == 3 && !strcmp(argv[1], "-X")) spawn = 2;
   else if (argc != 2) return 100;
   dir = argv[argc - 1];
   if (!spawn && (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0) return 111;
@@ -149,7 +166,7 @@ int main(int argc, char **argv)
         if (m + (size_t)n < sizeof msg) { memcpy(msg + m, l, (size_t)n); m += (size_t)n; }
       }
       if (n < 0) return 111;
-      if (spawn ? inject(argv[0], dir, m) < 0 : store(dfd, m, ++seq) < 0) {
+      if (spawn ? inject(argv[0], spawn == 2 ? "-j" : "-i", dir, m) < 0 : store(dfd, m, ++seq) < 0) {
         say("451 write failed\r\n");
         continue;
       }

@@ -19,10 +19,12 @@
 #                   defaults
 #   srv_durable     tcpserver + tests/bench/durable.c into $BD/durable/q, and durable -x
 #                   (an injector process per message) into $BD/durable/x,
-#                   delivered by durable -d into $BD/durable/maildir
+#                   delivered by durable -d into $BD/durable/maildir; durable -X
+#                   (two programs a message) into $BD/durable/x2, delivered
+#                   into $BD/durable/maildir2
 #   srv_sink        smtp-sink
 #   srv_stop_all    everything above that runs; safe in a trap
-# Sets PF_PORT PF_SASL_PORT DC_PORT DC_AUTH_PORT E2E_SMTP_PORT E2E_POP3_PORT DUR_PORT SHAPE_PORT SINK_PORT and
+# Sets PF_PORT PF_SASL_PORT DC_PORT DC_AUTH_PORT E2E_SMTP_PORT E2E_POP3_PORT DUR_PORT SHAPE_PORT SHAPE2_PORT SINK_PORT and
 # PF_MASTER (pid), E2E_SVSCAN (pid).
 
 # shellcheck disable=SC2034   # (whole file) the variables set here are read by bench.sh
@@ -208,6 +210,15 @@ srv_durable() {
 	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$SHAPE_PORT" "$BD/bin/durable" -x "$BD/durable/x" </dev/null >/dev/null 2>&1 &
 	srv_track $!
 	srv_wait_port "$SHAPE_PORT"
+	# and with two programs a message (durable -X), as e2e's local
+	# submission runs e2e-scrub, which execs e2e-queue
+	SHAPE2_PORT=$(srv_port)
+	mkdir -p "$BD/durable/x2" "$BD/durable/x2done" "$BD/durable/maildir2/tmp" "$BD/durable/maildir2/new" "$BD/durable/maildir2/cur"
+	"$BD/bin/durable" -d "$BD/durable/x2" "$BD/durable/x2done" "$BD/durable/maildir2" </dev/null >/dev/null 2>&1 &
+	srv_track $!
+	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$SHAPE2_PORT" "$BD/bin/durable" -X "$BD/durable/x2" </dev/null >/dev/null 2>&1 &
+	srv_track $!
+	srv_wait_port "$SHAPE2_PORT"
 }
 
 srv_sink() {
