@@ -27,6 +27,7 @@ static char const *home;
 static char qtmp[QPATH], qtodo[QPATH], tmpname[4096];
 static char msg[MSGBUF], env[ENVMAX + 1], norm[ENVMAX];
 static int named = 0;    /* the fallback: a named tmp/ID to remove on failure */
+static off_t reused;     /* the old length of a recycled file, written over */
 
 static void cleanup(void) { if (named) unlink(tmpname); }
 /* A full disk or quota exits 53 (qmail-queue's "write error or disk
@@ -60,8 +61,9 @@ static void make_dirs(void)
     die_temp("create queue directories");
 }
 
-/* free/K, if it is there and ours (claim, below): the open file; -1 if
- * not, -2 on another error than its absence. */
+/* free/K, if it is there and ours (claim, below): the open file (its old
+ * content is written over and cut off in main); -1 if not, -2 on another
+ * error than its absence. */
 static int take(char const *dir, unsigned int k)
 {
   struct stat a, b;
@@ -70,8 +72,9 @@ static int take(char const *dir, unsigned int k)
   fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? -1 : -2;
   if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && !stat(tmpname, &b) && a.st_ino == b.st_ino
-      && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_nlink == 1 && !ftruncate(fd, 0)) {
+      && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_nlink == 1) {
     named = 1;
+    reused = a.st_size;
     return fd;
   }
   close(fd);
@@ -255,20 +258,25 @@ int main(void)
     copy_in(fd, big);
     close(big);
   }
+  if (reused) {   /* a recycled file: what is left of its old content goes */
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    if (end < 0 || (reused > end && ftruncate(fd, end) < 0)) die_temp("cut the queue file to its length");
+  }
   if (fsync(fd) < 0) die_temp("sync queue file");
 
-  /* Make it visible under a fresh, unique name; never overwrite. */
+  /* Make it visible under a fresh, unique name; never overwrite (a
+   * recycled or named file is moved there, an unnamed one linked). */
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
   for (tries = 0;; tries++) {
     int r;
     unique_id(id);
     snprintf(dest, sizeof dest, "%s/%s", qtodo, id);
-    r = named ? link(tmpname, dest) : linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW);
+    r = named ? rename_noreplace(tmpname, dest) : linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW);
     if (!r) break;
     if (errno == ENOENT && !tries) { make_dirs(); continue; }   /* no todo/ yet */
-    if ((errno != EEXIST && errno != ENOENT) || tries > 5) die_temp("link the queue file into queue/todo");
+    if ((errno != EEXIST && errno != ENOENT) || tries > 5) die_temp(named ? "move the queue file into queue/todo" : "link the queue file into queue/todo");
   }
-  if (named) { unlink(tmpname); named = 0; }
+  named = 0;   /* moved: free/N may soon be another file */
   if (fsync_dir(qtodo) < 0) { int e = errno; unlink(dest); errno = e; die_temp("sync queue/todo"); }
   close(fd);
   trigger();

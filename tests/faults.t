@@ -5,11 +5,13 @@
 # Maildir's new/; the service recovers when the fault goes, exactly once.
 #   1. strace -e inject=... on e2e-queue: write/writev ENOSPC (exit 53),
 #      fsync EIO (file, then directory), linkat EIO/ENOSPC/EDQUOT, open of
-#      the temporary file ENOSPC.
+#      the temporary file ENOSPC; with a recycled file from free/, its move
+#      into todo/ (renameat2) EIO/ENOSPC.
 #   2. the same through e2e-smtpd (a wrapper as E2E_QUEUE, and through
 #      e2e-scrub as the local smtpd runs it): 452 / 451, never 250.
-#   3. e2e-local: write ENOSPC, fsync EIO, link EIO, the fsync of new/
-#      failing after the link (the copy in new/ is whole; a repeated
+#   3. e2e-local: write ENOSPC, fsync EIO, the move into new/ (renameat2,
+#      or link where that has no RENAME_NOREPLACE) EIO/ENOSPC, the fsync of
+#      new/ failing after the move (the copy in new/ is whole; a repeated
 #      delivery is a no-op).
 #   4. e2e-runner: its state write (rename of info/.t*) fails: logged, the
 #      state kept in memory and written at the next attempt; no duplicate.
@@ -44,10 +46,11 @@ msg() { printf 'Subject: %s\nMessage-ID: <%s@alice.i2p>\n\nbody %s\n' "$1" "$1" 
 # the files in the queue (the trigger FIFO aside)
 qfiles() { find "$H/queue/todo" "$H/queue/mess" "$H/queue/info" "$H/queue/tmp" -type f 2>/dev/null | wc -l; }
 # inj INJECT CMD...: CMD under strace with one fault (-e inject=INJECT);
-# INJ_PATH set: only on the calls that name that path (strace -P).
+# INJ_PATH set: only on the calls that name that path (strace -P); INJ2
+# set: a second fault on another call.
 # LeakSanitizer cannot work under ptrace: off (sanitizer builds).
 export ASAN_OPTIONS=detect_leaks=0
-inj() { local i=$1; shift; FAULTS=$((FAULTS + 1)); strace -qq -f -o /dev/null ${INJ_PATH:+-P "$INJ_PATH"} -e inject="$i" "$@"; }
+inj() { local i=$1; shift; FAULTS=$((FAULTS + 1)); strace -qq -f -o /dev/null ${INJ_PATH:+-P "$INJ_PATH"} -e inject="$i" ${INJ2:+-e inject="$INJ2"} "$@"; }
 
 # ---- 1. e2e-queue under injected faults ----
 qinj() {   # qinj INJECT WANT-EXIT NAME [BYTES]: one message, the fault, the exit code, nothing queued
@@ -68,6 +71,11 @@ qinj fsync:error=EIO:when=2 111 "fsync of queue/todo EIO (after the link)"
 qinj linkat:error=EIO 111 "linkat EIO"
 qinj linkat:error=ENOSPC 53 "linkat ENOSPC"
 INJ_PATH=$H/queue/tmp qinj 'open,openat:error=ENOSPC:when=1' 53 "open of the O_TMPFILE file in queue/tmp ENOSPC"
+# a recycled queue file (free/N, left by the runner) is moved into todo/
+mkdir -p "$H/queue/free"
+: >"$H/queue/free/5"; qinj renameat2:error=EIO 111 "move of the recycled free/5 into todo/ EIO"
+: >"$H/queue/free/5"; qinj renameat2:error=ENOSPC 53 "move of the recycled free/5 into todo/ ENOSPC"
+rm -f "$H/queue/free/"*
 msg "no fault" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p)
 is "$? $(ls "$H/queue/todo" | wc -l)" "0 1" "e2e-queue without a fault: exit 0, one message in todo/"
 rm -f "$H/queue/todo/"*
@@ -115,11 +123,12 @@ linj() {   # linj INJECT NAME: the delivery fails (111), nothing in new/ nor tmp
 linj write:error=ENOSPC "write ENOSPC"
 linj write:error=EDQUOT "write EDQUOT"
 linj fsync:error=EIO:when=1 "fsync of the file EIO"
-linj link:error=EIO "link into new/ EIO"
-linj link:error=ENOSPC "link into new/ ENOSPC"
+linj renameat2:error=EIO "move into new/ EIO"
+linj renameat2:error=ENOSPC "move into new/ ENOSPC"
+INJ2=link:error=EIO linj renameat2:error=EINVAL "no RENAME_NOREPLACE, then link EIO"
 msg "fsync new" >"$T_TMP/lbody"
 inj fsync:error=EIO:when=2 env E2E_DELIVERY=lfault.R0 e2e-local bob <"$T_TMP/lbody" 2>/dev/null
-is "$?" 111 "e2e-local, fsync of new/ fails after the link: exit 111"
+is "$?" 111 "e2e-local, fsync of new/ fails after the move: exit 111"
 f=$(ls "$M/new")
 is "$(ls "$M/new" | wc -l) $(stat -c %s "$M/new/$f")" "1 $(sizeof "$f")" "... the copy in new/ is whole (its size is its S=)"
 env E2E_DELIVERY=lfault.R0 e2e-local bob <"$T_TMP/lbody"
@@ -200,8 +209,13 @@ mv "$H/queue" "$H/queue.orig" && mkdir "$H/queue" && mount -t tmpfs -o size=2m,m
 ok $? "queue/ on a 2 MiB tmpfs"
 MOUNTS="$H/queue"
 cp -a "$H/queue.orig/." "$H/queue/"
+# one finished queue file of 4 KiB left for reuse, no other
+rm -rf "$H/queue/free" && mkdir "$H/queue/free" && head -c 4096 /dev/zero | tr '\0' x >"$H/queue/free/0"
 dd if=/dev/zero of="$H/queue/fill" bs=64k 2>/dev/null
 like "$(df -k "$H/queue" | awk 'NR==2 { print $4 }')" '^0$' "... filled: no space left"
+r=$(smtp e2e-scrub)
+like "$r $(ls "$H/queue/todo" | wc -l) $(ls "$H/queue/free" | wc -l)" '^250 .* 1 0$' "full queue, a recycled 4 KiB file in free/: the message is written over its blocks, 250"
+mv "$H/queue/todo/"* "$H/queue/kept"   # out of the way, its space still taken
 FAULTS=$((FAULTS + 1))
 r=$(smtp e2e-scrub)
 like "$r" '^452 4\.3\.1 ' "full queue, through e2e-scrub and e2e-queue: 452 4.3.1 insufficient system storage ($r)"
@@ -211,7 +225,7 @@ msg "full" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p) 2>"$T_TMP/qe
 is "$?" 53 "e2e-queue on the full disk exits 53 ($(cat "$T_TMP/qerr"))"
 is "$(qfiles)" 0 "nothing in the queue, not even in tmp/"
 like "$(grep 'result=deferred' "$T_TMP/smtpd.log" | tail -1)" 'result=deferred_nospace' "e2e-smtpd logs result=deferred_nospace"
-rm -f "$H/queue/fill"
+rm -f "$H/queue/fill" "$H/queue/kept"
 r=$(smtp e2e-scrub)
 like "$r $(ls "$H/queue/todo" | wc -l)" '^250 .* 1$' "space back: 250, queued"
 e2e-runner 2>"$T_TMP/runner3.log" &

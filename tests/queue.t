@@ -78,12 +78,13 @@ if command -v strace >/dev/null; then
   is "$calls" "fsync linkat fsync exit_group " "fsync(file), link into todo/, fsync(todo/), exit: in that order"
   rm -f "$Q/todo/"*
   # a finished file the runner emptied for reuse (free/N): taken (locked
-  # where it is), filled, synced, linked, in the same order
+  # where it is), filled, synced, moved into todo/ (one renameat2 with
+  # RENAME_NOREPLACE, which takes the free/3 name away), in the same order
   mkdir -p "$Q/free" && : > "$Q/free/3" && ino=$(stat -c %i "$Q/free/3")
   strace -q -f -o "$T_TMP/strace.free" -e trace=fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,exit_group 2>/dev/null \
     e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p)
   calls=$(grep -v ' = -1 ' "$T_TMP/strace.free" | grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|unlink|exit_group)' | awk '{print $2}' | tr '\n' ' ')
-  is "$calls" "fsync link unlink fsync exit_group " "free/3: fsync, link into todo/, free/3 removed, fsync(todo/)"
+  is "$calls" "fsync renameat2 fsync exit_group " "free/3: fsync, moved into todo/ (renameat2), fsync(todo/)"
   f=$(ls "$Q/todo")
   is "$(stat -c %i "$Q/todo/$f") $(find "$Q/free" "$Q/tmp" -type f | wc -l)" "$ino 0" "the message is in that file (same inode); free/ and tmp/ empty"
   { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"

@@ -59,16 +59,20 @@ like "$(head -2 "$H/mail/bob/new/$f")" $'^Return-Path: <alice@alice.i2p>\nDelive
 wait_for 10 queue_empty "$H"
 ok $? "the queue is empty afterwards"
 like "$(cat "$LOG")" 'delivery id=[0-9.MP]+ rcpt=bob@alice.i2p result=ok reason="delivered to bob"' "log line for the delivery"
-# the finished queue file is emptied and kept in free/ for e2e-queue to
-# fill again (once mess/ is synced: within 0.1 s): the next message is
-# written into the same inode
+# the finished queue file is kept in free/ as it is (a small one keeps its
+# blocks) for e2e-queue to fill again (once mess/ is synced: within 0.1
+# s): the next message is written over it in the same inode, and the file
+# cut to the new length
 wait_for 10 test -e "$H/queue/free/0"
-is "$(stat -c %s "$H/queue/free/0" 2>&1)" 0 "the finished queue file: empty, in queue/free/0"
+{ envelope alice@alice.i2p bob@alice.i2p; msg one; } | cmp -s - "$H/queue/free/0"
+ok $? "the finished queue file: in queue/free/0, as it was queued"
 ino=$(stat -c %i "$H/queue/free/0")
-msg again | inject "$H" alice@alice.i2p dave@alice.i2p
+msg 2 | inject "$H" alice@alice.i2p dave@alice.i2p
 wait_for 10 has dave 1 && wait_for 10 queue_empty "$H" && wait_for 10 test -e "$H/queue/free/1"
 ok $? "the next message delivered"
-is "$(stat -c '%i %s' "$H/queue/free/1" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 0 1" "written into free/0's inode, which is back, empty, in free/1 (the slot after the one filled last)"
+is "$(stat -c %i "$H/queue/free/1" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 1" "written into free/0's inode, which is back in free/1 (the slot after the one filled last)"
+{ envelope alice@alice.i2p dave@alice.i2p; msg 2; } | cmp -s - "$H/queue/free/1"
+ok $? "... holding the shorter second message whole, nothing of the first"
 
 msg two | inject "$H" alice@alice.i2p bob@alice.i2p carol@alice.i2p POSTMASTER@Alice.I2P
 wait_for 10 has alice 1 bob 2 carol 1
@@ -308,7 +312,7 @@ if command -v strace >/dev/null; then
   n=$(awk '/queue\/mess", O_/ { d[$1] = $NF } /fsync\(/ { split($2, a, /[()]/); if (d[$1] == a[2]) { n++; d[$1] = "" } } END { print n + 0 }' "$T_TMP/park.st")
   [ "$n" -ge 1 ] && [ "$n" -le 10 ]
   ok $? "mess/ synced $n times for the 70 (once for each batch of up to 64, or 0.1 s), not 70"
-  is "$(find "$H/queue/free" -type f | wc -l) $(find "$H/queue/free" -type f -size +0 | wc -l)" "64 0" "64 emptied files in free/, the other six removed"
+  is "$(find "$H/queue/free" -type f | wc -l) $(find "$H/queue/free" -type f -name '.*' | wc -l)" "64 0" "64 files in free/ (free/N, none parked), the other six removed"
   # new mail: todo/ID linked as mess/ID, mess/ synced, then todo/ID removed; never a rename out of todo/
   l1=$(grep -nE ' (link|linkat)\(.*queue/todo/' "$T_TMP/park.st" | head -1 | cut -d: -f1)
   l2=$(awk -v from="${l1:-0}" 'NR > from && /queue\/mess", O_/ { d[$1] = $NF } NR > from && /fsync\(/ { split($2, a, /[()]/); if (d[$1] == a[2]) { print NR; exit } }' "$T_TMP/park.st")

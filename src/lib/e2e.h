@@ -108,7 +108,8 @@ typedef void dir_move_report(int what, char const *name, void *ctx);
 int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_report *report, void *ctx);
 
 /* ---- libc.c: system calls one C library has no wrapper for ---- */
-/* rename that fails with EEXIST instead of replacing to (renameat2). */
+/* rename that fails with EEXIST instead of replacing to (renameat2; link
+ * and unlink where the file system has no RENAME_NOREPLACE). */
 int rename_noreplace(char const *from, char const *to);
 /* Closes every descriptor from fd up (close_range; where the kernel
  * refuses it, one close() each up to the RLIMIT_NOFILE soft limit, at
@@ -267,10 +268,11 @@ int queue_class(int status);
 #define QDIR_TODO "todo"
 #define QDIR_MESS "mess"
 #define QDIR_INFO "info"
-/* Finished queue files, emptied, for e2e-queue to fill again: free/0 ..
+/* Finished queue files for e2e-queue to fill again: free/0 ..
  * free/QFREE_SLOTS-1 (a rename is cheaper than a fresh inode). */
 #define QDIR_FREE "free"
 #define QFREE_SLOTS 64
+#define QFREE_KEEP 65536   /* a finished file this long at most keeps its blocks in free/ */
 #define QDIR_BOUNCE "bounce"
 #define QTRIGGER "trigger"
 
@@ -340,8 +342,9 @@ int qmsg_load(char const *qdir, char const *id, qmsg **out);
 int qmsg_save(char const *qdir, qmsg *m);
 /* Removes mess/ID, then info/ID. 0 ok, -1 error. */
 int qmsg_remove(char const *qdir, qmsg const *m);
-/* A finished mess/ID emptied and renamed free/.ID: 1 done, 0 it was gone
- * (or removed: no free/), -1 error. Not reusable before qfree_promote. */
+/* A finished mess/ID renamed free/.ID (emptied first when longer than
+ * QFREE_KEEP): 1 done, 0 it was gone (or removed: no free/), -1 error.
+ * Not reusable before qfree_promote. */
 int qmsg_park(char const *qdir, char const *id);
 /* Syncs mess/, then moves each free/.ID to an empty free/N (removed when
  * none is left). 0 ok, -1 the sync failed (errno). */

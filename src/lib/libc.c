@@ -6,6 +6,7 @@
  * and memset, which musl does not have: they are defined here for musl
  * builds only, and abort on an overflow as glibc's do. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,15 @@
 
 #define RENAME_NOREPLACE_FLAG 1   /* linux/fs.h's RENAME_NOREPLACE */
 
+/* A file system or kernel without RENAME_NOREPLACE (EINVAL, ENOSYS):
+ * link, then unlink, which never overwrites either (for files only). */
 int rename_noreplace(char const *from, char const *to)
 {
-  return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE_FLAG) < 0 ? -1 : 0;
+  if (!syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE_FLAG)) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  if (link(from, to) < 0) return -1;
+  unlink(from);
+  return 0;
 }
 
 void close_from(int fd)

@@ -1,4 +1,5 @@
-/* Maildir delivery: write tmp/, fsync, link into new/, fsync new/.
+/* Maildir delivery: write tmp/, fsync, move into new/ (never over a file
+ * there: rename_noreplace), fsync new/.
  * Names carry the exact size (S=) and the size with CRLF line ends (W=),
  * so POP3 can list without reading. A base name derived from the queue
  * id and the recipient makes a repeated delivery a no-op. */
@@ -109,11 +110,10 @@ int maildir_put(char const *dir, char const *base, char const *head, size_t hlen
   snprintf(path, sizeof path, "%s/cur/%s:2,S", dir, name);
   if (exists(path)) goto already;
   if (snprintf(path, sizeof path, "%s/new/%s", dir, name) >= (int)sizeof path) { errno = ENAMETOOLONG; goto fail; }
-  if (link(tmp, path) < 0) {
+  if (rename_noreplace(tmp, path) < 0) {
     if (errno == EEXIST) goto already;
     goto fail;
   }
-  unlink(tmp);
   snprintf(path, sizeof path, "%s/new", dir);
   return fsync_dir(path);
 already:

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +89,15 @@ int qmsg_save(char const *qdir, qmsg *m)
   return 0;
 }
 
-/* A finished mess/ID, emptied, goes to an empty free/N (looked for from
+/* A finished mess/ID goes to an empty free/N (looked for from
  * the one after the slot filled last) for
  * e2e-queue to fill again (never over another; removed when they are all
- * taken or free/ is missing). Emptied first: a crash before the rename
- * leaves an empty mess/ID, which qmsg_load passes over and qclean
- * removes. The name mess/ID must be gone on disk before the file can hold
+ * taken or free/ is missing). It keeps its blocks when it is at most
+ * QFREE_KEEP bytes long: e2e-queue writes over them and cuts the file to
+ * its new length, so neither frees nor takes a block for a small message;
+ * a longer one is emptied first (its disk space back at once; a crash
+ * before the rename leaves an empty mess/ID, which qmsg_load passes over
+ * and qclean removes). The name mess/ID must be gone on disk before the file can hold
  * another message: without a journal nothing orders the two directories'
  * writes, and a mess/ID that came back after a power cut would name the
  * new message; so must its old name todo/ID (the runner links todo/ID as
@@ -103,9 +107,10 @@ int qmsg_save(char const *qdir, qmsg *m)
 int qmsg_park(char const *qdir, char const *id)
 {
   char path[4096], stage[4096];
+  struct stat st;
   if (qpath(path, qdir, QDIR_MESS, id) < 0 || snprintf(stage, sizeof stage, "%s/" QDIR_FREE "/.%s", qdir, id) >= (int)sizeof stage)
     return -1;
-  if (truncate(path, 0) < 0) return errno == ENOENT ? 0 : -1;
+  if (stat(path, &st) < 0 || (st.st_size > QFREE_KEEP && truncate(path, 0) < 0)) return errno == ENOENT ? 0 : -1;
   if (!rename(path, stage)) return 1;
   return unlink(path) < 0 && errno != ENOENT ? -1 : 0;   /* no free/: removed */
 }
@@ -177,9 +182,10 @@ void qclean(char const *qdir, int64_t tmpage)
         if (qpath(path, qdir, QDIR_MESS, de->d_name) < 0 || stat(path, &st) == 0 || errno != ENOENT) continue;
       }
       if (qpath(path, qdir, sub[i], de->d_name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
-      if (!i && st.st_size) continue;   /* mess/: only an emptied one (recycle) */
+      if (!i && st.st_size) continue;   /* mess/: only an emptied one (a long one, recycled) */
       /* free/: a free/.ID left waiting, a free/N with a second name (a
-       * crash between e2e-queue's link into todo/ and its unlink) */
+       * power cut after e2e-queue moved it into todo/, before the old
+       * name's removal was on disk) */
       if (i == 3 && de->d_name[0] != '.' && st.st_nlink < 2) continue;
       if (i == 2 && now - st.st_mtime < tmpage) continue;
       unlink(path);

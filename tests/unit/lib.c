@@ -296,26 +296,58 @@ static int fds_left(int from)
   return n;
 }
 
+/* From here on, system call nr fails with err (in a child: for good). */
+static int refuse_call(long nr, int err)
+{
+  struct sock_filter f[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned int)err),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof f / sizeof *f, f };
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0 ? -1 : 0;
+}
+
 static int close_from_in_child(int refuse)
 {
   int st;
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (!pid) {
-    struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_close_range, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = { sizeof f / sizeof *f, f };
     int fd;
     for (fd = 100; fd < 104; fd++) dup2(0, fd);
     dup2(0, 99);
-    if (refuse && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)) _exit(3);
+    if (refuse && refuse_call(SYS_close_range, ENOSYS) < 0) _exit(3);
     if (refuse && syscall(SYS_close_range, 100U, ~0U, 0U) == 0) _exit(4);   /* the filter did not bite */
     close_from(100);
     _exit(fds_left(100) == 0 && fcntl(99, F_GETFD) >= 0 ? 0 : 1);
+  }
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
+}
+
+/* rename_noreplace where renameat2 fails with err (a file system or a
+ * kernel without RENAME_NOREPLACE): link and unlink, still never over an
+ * existing name. 0 when it behaves. */
+static int rename_fallback_in_child(char const *tmp, int err)
+{
+  int st;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (!pid) {
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/fb-a", tmp);
+    snprintf(b, sizeof b, "%s/fb-b", tmp);
+    unlink(a); unlink(b);
+    touch(tmp, "fb-a", "a");
+    touch(tmp, "fb-b", "b");
+    if (refuse_call(SYS_renameat2, err) < 0) _exit(3);
+    if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 1) == 0 || errno != err) _exit(4);   /* no bite */
+    if (rename_noreplace(a, b) == 0 || errno != EEXIST || access(a, F_OK) < 0) _exit(5);
+    unlink(b);
+    if (rename_noreplace(a, b) < 0 || access(a, F_OK) == 0 || access(b, F_OK) < 0) _exit(6);
+    _exit(0);
   }
   if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
   return WEXITSTATUS(st);
@@ -331,6 +363,8 @@ static void test_libc(char const *tmp)
   ok(rename_noreplace(a, b) < 0 && errno == EEXIST, "rename_noreplace: EEXIST on an existing name");
   unlink(b);
   ok(rename_noreplace(a, b) == 0 && access(a, F_OK) < 0 && access(b, F_OK) == 0, "rename_noreplace: renames");
+  ok(rename_fallback_in_child(tmp, EINVAL) == 0, "rename_noreplace without RENAME_NOREPLACE (EINVAL): link and unlink, EEXIST kept");
+  ok(rename_fallback_in_child(tmp, ENOSYS) == 0, "rename_noreplace without renameat2 (ENOSYS): the same");
   ok(close_from_in_child(0) == 0, "close_from closes from fd up, not below");
   ok(close_from_in_child(1) == 0, "close_from where close_range is refused (ENOSYS): closed one by one");
 #ifndef __GLIBC__
