@@ -202,23 +202,23 @@ srv_durable() {
 	srv_track $!
 	srv_wait_port "$DUR_PORT"
 	# the same with an injector process per message (durable -x) and a
-	# delivery into a Maildir beside it (durable -d): the floor of e2e's shape
-	SHAPE_PORT=$(srv_port)
-	mkdir -p "$BD/durable/x" "$BD/durable/xdone" "$BD/durable/maildir/tmp" "$BD/durable/maildir/new" "$BD/durable/maildir/cur"
-	"$BD/bin/durable" -d "$BD/durable/x" "$BD/durable/xdone" "$BD/durable/maildir" </dev/null >/dev/null 2>&1 &
-	srv_track $!
-	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$SHAPE_PORT" "$BD/bin/durable" -x "$BD/durable/x" </dev/null >/dev/null 2>&1 &
-	srv_track $!
-	srv_wait_port "$SHAPE_PORT"
-	# and with two programs a message (durable -X), as e2e's local
+	# delivery into a Maildir beside it (durable -d): the floor of e2e's
+	# shape; and with two programs a message (durable -X), as e2e's local
 	# submission runs e2e-scrub, which execs e2e-queue
-	SHAPE2_PORT=$(srv_port)
-	mkdir -p "$BD/durable/x2" "$BD/durable/x2done" "$BD/durable/maildir2/tmp" "$BD/durable/maildir2/new" "$BD/durable/maildir2/cur"
-	"$BD/bin/durable" -d "$BD/durable/x2" "$BD/durable/x2done" "$BD/durable/maildir2" </dev/null >/dev/null 2>&1 &
+	SHAPE_PORT=$(srv_port) && srv_shape "$SHAPE_PORT" -x "" &&
+		SHAPE2_PORT=$(srv_port) && srv_shape "$SHAPE2_PORT" -X 2
+}
+
+# srv_shape PORT FLAG SUFFIX: durable FLAG into $BD/durable/xSUFFIX on PORT,
+# delivered by durable -d into $BD/durable/maildirSUFFIX
+srv_shape() {
+	local q=$BD/durable/x$3 m=$BD/durable/maildir$3
+	mkdir -p "$q" "$q"done "$m/tmp" "$m/new" "$m/cur"
+	"$BD/bin/durable" -d "$q" "$q"done "$m" </dev/null >/dev/null 2>&1 &
 	srv_track $!
-	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$SHAPE2_PORT" "$BD/bin/durable" -X "$BD/durable/x2" </dev/null >/dev/null 2>&1 &
+	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$1" "$BD/bin/durable" "$2" "$q" </dev/null >/dev/null 2>&1 &
 	srv_track $!
-	srv_wait_port "$SHAPE2_PORT"
+	srv_wait_port "$1"
 }
 
 srv_sink() {
