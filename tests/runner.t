@@ -73,6 +73,11 @@ ok $? "the next message delivered"
 is "$(stat -c %i "$H/queue/free/1" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 1" "written into free/0's inode, which is back in free/1 (the slot after the one filled last)"
 { envelope alice@alice.i2p dave@alice.i2p; msg 2; } | cmp -s - "$H/queue/free/1"
 ok $? "... holding the shorter second message whole, nothing of the first"
+# a finished file longer than 64 KiB is emptied first: its space back at once
+{ msg big; head -c 70000 /dev/zero | tr '\0' b | fold -w 70; } | inject "$H" alice@alice.i2p dave@alice.i2p
+wait_for 10 has dave 2 && wait_for 10 queue_empty "$H" && wait_for 10 test -e "$H/queue/free/2"
+is "$(stat -c '%i %s' "$H/queue/free/2" 2>&1) $(ls "$H/queue/free" | wc -l)" "$ino 0 1" "a message of 70 KB written into the same file: finished, it is emptied, in free/2"
+
 
 msg two | inject "$H" alice@alice.i2p bob@alice.i2p carol@alice.i2p POSTMASTER@Alice.I2P
 wait_for 10 has alice 1 bob 2 carol 1
