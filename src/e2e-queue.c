@@ -83,7 +83,7 @@ static int take(char const *dir, unsigned int k)
 
 #define QFREE_TRIES 4   /* slots tried by name before free/ is read */
 
-/* A finished queue file the runner emptied for reuse (free/N): a file
+/* A finished queue file the runner left for reuse (free/N): a file
  * instead of a fresh inode, which ext4 finds only past every inode freed
  * in the last minutes (without a journal, as here, it skips those). It
  * stays free/N while we write it, ours by an flock (a kill leaves it

@@ -168,7 +168,7 @@ rm -rf "$H/queue/mess/"* "$H/queue/info/"* "$M/new/"*
 unset E2E_SAM
 
 # ---- 4b. the sync of mess/ before a finished file is reused fails ----
-# A delivered message's file is emptied and parked as free/.ID until
+# A delivered message's file is parked as free/.ID until
 # mess/ is synced; if that fsync fails, the file must not be reused (its
 # mess/ID could come back after a power cut): the runner exits 111 (s6
 # starts it again), the next runner removes the parked file; the message

@@ -77,7 +77,7 @@ if command -v strace >/dev/null; then
   calls=$(grep -v ' = -1 ' "$T_TMP/strace" | grep -oE '^[0-9]+ +(fsync|fdatasync|linkat|link|rename[a-z0-9]*|exit_group)' | awk '{print $2}' | tr '\n' ' ')
   is "$calls" "fsync linkat fsync exit_group " "fsync(file), link into todo/, fsync(todo/), exit: in that order"
   rm -f "$Q/todo/"*
-  # a finished file the runner emptied for reuse (free/N): taken (locked
+  # a finished file the runner left for reuse (free/N): taken (locked
   # where it is), filled, synced, moved into todo/ (one renameat2 with
   # RENAME_NOREPLACE, which takes the free/3 name away), in the same order
   mkdir -p "$Q/free" && : > "$Q/free/3" && ino=$(stat -c %i "$Q/free/3")
@@ -92,7 +92,7 @@ if command -v strace >/dev/null; then
   printf 'old message, longer than the new one: %s\n' "$(head -c 3000 /dev/zero | tr '\0' x)" > "$Q/free/0"
   e2e-queue < "$T_TMP/msg" 1< <(envelope a@b.i2p c@d.i2p) && f=$(ls -t "$Q/todo" | head -1) &&
     { envelope a@b.i2p c@d.i2p; cat "$T_TMP/msg"; } | cmp -s - "$Q/todo/$f"
-  ok $? "a free file that was not emptied (a crash between) is truncated first"
+  ok $? "a free file holding a longer old message: written over, cut to the new length, nothing of the old left"
   rm -f "$Q/todo/"*
   # a free/N that also names a queued message (a rename lost in a power
   # cut): that file is left alone, the message goes into a new one

@@ -61,8 +61,8 @@ static int exists(char const *path)
  * message to one recipient may overlap (a runner killed while e2e-local
  * runs: the orphan goes on while the next runner repeats the delivery);
  * the second waits for the first's lock, so that they never write into
- * one file at once. A file that the first has meanwhile linked into new/
- * and removed is not ours any more: open the name afresh. */
+ * one file at once. A file that the first has meanwhile moved into new/
+ * is not ours any more: open the name afresh. */
 static int open_tmp(char const *tmp)
 {
   struct stat a, b;
