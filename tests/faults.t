@@ -6,7 +6,7 @@
 #   1. strace -e inject=... on e2e-queue: write/writev ENOSPC (exit 53),
 #      fsync EIO (file, then directory), linkat EIO/ENOSPC/EDQUOT, open of
 #      the temporary file ENOSPC; with a recycled file from free/, its move
-#      into todo/ (renameat2) EIO/ENOSPC.
+#      into todo/ (renameat2) EIO/ENOSPC and its cut to length EIO.
 #   2. the same through e2e-smtpd (a wrapper as E2E_QUEUE, and through
 #      e2e-scrub as the local smtpd runs it): 452 / 451, never 250.
 #   3. e2e-local: write ENOSPC, fsync EIO, the move into new/ (renameat2,
@@ -75,6 +75,8 @@ INJ_PATH=$H/queue/tmp qinj 'open,openat:error=ENOSPC:when=1' 53 "open of the O_T
 mkdir -p "$H/queue/free"
 : >"$H/queue/free/5"; qinj renameat2:error=EIO 111 "move of the recycled free/5 into todo/ EIO"
 : >"$H/queue/free/5"; qinj renameat2:error=ENOSPC 53 "move of the recycled free/5 into todo/ ENOSPC"
+# a recycled file longer than the new message is cut to its length
+head -c 4096 /dev/zero | tr '\0' x >"$H/queue/free/5"; qinj ftruncate:error=EIO 111 "cut of the longer recycled free/5 to the new length EIO"
 rm -f "$H/queue/free/"*
 msg "no fault" | e2e-queue 1< <(envelope alice@alice.i2p bob@alice.i2p)
 is "$? $(ls "$H/queue/todo" | wc -l)" "0 1" "e2e-queue without a fault: exit 0, one message in todo/"
