@@ -41,12 +41,13 @@ static char line[CMD_MAX + 1], id[48];
 static pid_t qpid;
 static int64_t ddl;                     /* the DATA deadline */
 static volatile sig_atomic_t waiting, alarmed;
+static pid_t me;                        /* our pid, for the log lines */
 
 static void say(char const *fmt, ...)
 {
   char b[1024];
   va_list a;
-  int n = snprintf(b, sizeof b, "pid=%ld ", (long)getpid());
+  int n = snprintf(b, sizeof b, "pid=%ld ", (long)me);
   va_start(a, fmt);
   vsnprintf(b + n, sizeof b - (size_t)n, fmt, a);
   va_end(a);
@@ -125,8 +126,17 @@ static void on_alarm(int s)
 }
 /* Backstop for what has no deadline of its own (a client that never
  * reads its replies): the process ends 2 * E2E_TIMEOUT after the last
- * command began, or after the last child was waited for. */
-static void watchdog(void) { alarm(2 * timeout); }
+ * command began, or after the last child was waited for. Set again at
+ * most once a second (the last command may have begun up to a second
+ * earlier): a busy session does not pay a system call a command. */
+static int64_t armed;                   /* when it was set, 0: not set */
+static void watchdog(void)
+{
+  int64_t t = now_ms();
+  if (armed && t - armed < 1000 && t >= armed) return;
+  alarm(2 * timeout);
+  armed = t;
+}
 
 /* prog [arg] on fd0 and fd1, SIGPIPE back to its default: posix_spawnp,
  * which shares our memory until the exec (no copy of the page tables);
@@ -161,6 +171,7 @@ static int child_wait(pid_t pid)
   int st = 0;
   waiting = 1; alarmed = 0;
   alarm(timeout);
+  armed = 0;
   while (waitpid(pid, &st, 0) < 0) {
     if (errno != EINTR) { st = E2E_TEMP << 8; break; }
     if (alarmed) { say("warning: child=%ld timed out, killed", (long)pid); kill(pid, SIGKILL); }
@@ -273,7 +284,6 @@ static void smtp_mail(char *arg)
   }
   strcpy(sender, a);
   inmail = 1; nrcpt = 0;
-  say("mail from=<%s>", a);
   out1("250 2.1.0 sender ok\r\n");
 }
 
@@ -296,15 +306,15 @@ static void smtp_rcpt(char *arg)
     addr_local(a, lp);
     r = strcmp(lp, "postmaster") ? user_exists(home, lp) : 1;
     if (r < 0) return err_temp();
-    if (!r) { say("rcpt to=<%s> result=nouser", a); return sam ? err_notours() : err_nouser(); }
+    if (!r) { say("rcpt from=<%s> to=<%s> result=nouser", sender, a); return sam ? err_notours() : err_nouser(); }
     lower(a);
   }
-  else if (sam) { say("rcpt to=<%s> result=relay", a); return err_relay(); }
+  else if (sam) { say("rcpt from=<%s> to=<%s> result=relay", sender, a); return err_relay(); }
   else if (!domain_is_i2p(addr_domain(a))) {   /* the clearnet: only through a route */
     route rt;
     char why[512];
     r = routes_read(home, addr_domain(a), &rt, 0, why, sizeof why);
-    if (r < 0) { say("rcpt to=<%s> result=temp reason=\"%s\"", a, why); return err_temp(); }
+    if (r < 0) { say("rcpt from=<%s> to=<%s> result=temp reason=\"%s\"", sender, a, why); return err_temp(); }
     if (!r) return err_noroute();
   }
   strcpy(rcpt[nrcpt++], a);
@@ -594,6 +604,7 @@ static void setup(void)
   d = i2p ? env_str("SAMREMOTEB32", "unknown") : env_str("TCPREMOTEIP", "unknown");
   safe(remote, sizeof remote, d, strlen(d));
   if (!sam) { tlsctl = tls_ctl(); tlsneed = tls_required(tlsctl); }
+  user_keep();                          /* HOME/recipients: once a session */
   signal(SIGPIPE, SIG_IGN);
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_alarm;             /* no SA_RESTART: waitpid sees EINTR */
@@ -605,6 +616,7 @@ static void setup(void)
 
 int main(void)
 {
+  me = getpid();
   setup();
   say("start proto=%s remote=%s%s%s", sam ? "SAM" : "TCP", remote, *trustuser ? " trusted=" : "", trustuser);
   if (!peer_admit("E2E_SMTPPEER", "E2E_SMTPCONC")) die_peer();

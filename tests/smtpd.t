@@ -219,6 +219,22 @@ like "$r" '^550 5\.1\.1 ' "unknown local user: 550 5.1.1"
 like "$r" '^550 5\.1\.2 ' "non-.i2p domain: 550 5.1.2"
 is "$(envof 1)" "Falice@alice.i2p|Tbob@alice.i2p|Tpostmaster@alice.i2p|Tpostmaster@alice.i2p|Tpostmaster@alice.i2p|Tcarol@bob.i2p|Tbob@alice.i2p|Talice@$B32||" "envelope: accepted recipients only, local ones lower-cased, <postmaster> completed"
 rm -f "$H/b32"
+like "$(cat "$LOG")" 'e2e-smtpd: pid=[0-9]+ rcpt from=<alice@alice\.i2p> to=<nobody@alice\.i2p> result=nouser' "a refused recipient is logged with the sender"
+
+# HOME/recipients is read once a session (at the first RCPT) and kept: a
+# user added meanwhile is found by the next session, not this one.
+c_newuser() {
+  printf "$EHLO$AUTH${MAIL}RCPT TO:<dave@alice.i2p>\r\n"; sleep 0.5
+  echo dave >> "$H/recipients"
+  printf 'RCPT TO:<dave@alice.i2p>\r\nQUIT\r\n'; sleep 0.5
+}
+r=$(slow c_newuser)
+is "$(codes <<<"$r")" "220 250 235 250 550 550 221" "a user added during a session: still unknown in it"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<dave@alice.i2p>\r\nQUIT\r\n")
+is "$(codes <<<"$r")" "220 250 235 250 250 221" "... and known to the next session"
+sed -i '/^dave$/d' "$H/recipients"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<dave@alice.i2p>\r\nRCPT TO:<bob@alice.i2p>\r\nRCPT TO:<dave@alice.i2p>\r\nQUIT\r\n")
+is "$(codes <<<"$r")" "220 250 235 250 550 250 550 221" "lookups from the kept copy: gone, found, gone again"
 r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<bob@alice.i2p> NOTIFY=NEVER\r\nRCPT TO:<>\r\nQUIT\r\n")
 is "$(codes <<<"$r")" "220 250 235 250 555 501 221" "RCPT parameters 555, RCPT TO:<> 501"
 in="$EHLO$AUTH$MAIL"

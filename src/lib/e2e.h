@@ -145,6 +145,9 @@ int user_hash(char const *home, char const *name, char *hash, size_t hmax);
  * accounts that may not read the hashes), else HOME/users. 1 yes, 0 no,
  * -1 error. */
 int user_exists(char const *home, char const *name);
+/* From now on HOME/recipients is read once, at the first lookup, and
+ * kept for the life of the process (e2e-smtpd: one session). */
+void user_keep(void);
 /* checkpw.c: checks a password by running $E2E_CHECKPW (default
  * e2e-checkpw; checkpassword style, "name\0password\0" on its fd 3),
  * which accepts a strong crypt(3) method only, compares in constant time

@@ -20,6 +20,14 @@ int user_valid(char const *name)
   return 1;
 }
 
+/* With user_keep, HOME/recipients (names only, no secrets) is read once
+ * and kept: each lookup after the first parses a copy in memory. */
+static int keep;
+static char *kept, *work;
+static size_t keptlen;
+
+void user_keep(void) { keep = 1; }
+
 /* Calls f for each well-formed line of HOME/file until it returns
  * nonzero: "name:rest" lines, or bare "name" lines when colon is 0.
  * Returns f's value, 0 at the end, -1 on error (errno; ENOENT included
@@ -29,9 +37,17 @@ static int lines_each(char const *home, char const *file, int colon, int missing
 {
   char path[4096], *buf, *p, *end;
   size_t len;
-  int r = 0;
+  int r = 0, keepit = keep && !colon;
   if (snprintf(path, sizeof path, "%s/%s", home, file) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
-  if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
+  if (keepit && kept) { memcpy(work, kept, keptlen + 1); buf = work; len = keptlen; }
+  else {
+    if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
+    if (keepit && (kept = malloc(2 * (len + 1)))) {   /* else read again next time */
+      memcpy(kept, buf, len + 1);
+      work = kept + len + 1;
+      keptlen = len;
+    }
+  }
   for (p = buf, end = buf + len; p < end && !r; ) {
     char *nl = memchr(p, '\n', (size_t)(end - p)), *c;
     if (nl) *nl = 0; else nl = end;  /* file_read terminates the buffer */
@@ -42,6 +58,7 @@ static int lines_each(char const *home, char const *file, int colon, int missing
     }
     p = nl + 1;
   }
+  if (buf == work) return r;
   if (len) explicit_bzero(buf, len);   /* hashes */
   free(buf);
   return r;
