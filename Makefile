@@ -160,14 +160,18 @@ bench: deps all build/bench/durable
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: programs into $(PREFIX)/bin,
 # man pages into $(PREFIX)/share/man/man8, the s6 service templates into
-# $(PREFIX)/share/e2e/run (where e2e-setup looks, beside its bin/).
+# $(PREFIX)/share/e2e/run and the default settings (env/) into
+# $(PREFIX)/share/e2e/env (where e2e-setup looks, beside its bin/).
 BINDIR    = $(PREFIX)/bin
 MAN8DIR   = $(PREFIX)/share/man/man8
 TMPLDIR   = $(PREFIX)/share/e2e/run
+ENVDIR    = $(PREFIX)/share/e2e/env
 install: all
 	install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(TMPLDIR)
 	install -m 755 $(PROGS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(wildcard src/e2e-*.8) $(DESTDIR)$(MAN8DIR)
+	rm -rf $(DESTDIR)$(ENVDIR) && install -d -m 755 $(DESTDIR)$(ENVDIR)
+	install -m 644 env/* $(DESTDIR)$(ENVDIR)
 	rm -rf $(DESTDIR)$(TMPLDIR) && install -d -m 755 $(DESTDIR)$(TMPLDIR)
 	cd run && for f in $$(find . -type f); do \
 	  m=644; [ ! -x "$$f" ] || m=755; \

@@ -46,6 +46,10 @@ tmpl=$bindir/../share/e2e/run
 [ -f "$tmpl/runner/run" ] || tmpl=$bindir/../run
 [ -f "$tmpl/runner/run" ] || die "no service templates in $bindir/../share/e2e/run or $bindir/../run"
 tmpl=$(cd "$tmpl" && pwd)
+# the default settings, one envdir file each, beside the templates
+# (PREFIX/share/e2e/env, or env/ in the source tree)
+defaults=$(cd "$tmpl/../env" 2>/dev/null && pwd) && [ -f "$defaults/E2E_SAM" ] ||
+  die "no default settings in $tmpl/../env"
 root=; [ "$(id -u)" != 0 ] || root=1
 
 # As an ordinary user everything is private to that user; as root, what
@@ -73,21 +77,12 @@ setting() {
 }
 setting E2E_HOME "$home"
 setting E2E_DOMAIN "$domain"
-setting E2E_SAM 127.0.0.1:7656
-setting E2E_SAM_ID e2e
-setting E2E_SAM_OPTIONS ""
-setting E2E_SMTP 127.0.0.1:2525
-setting E2E_POP3 127.0.0.1:1110
-setting E2E_MAXSIZE 10485760
-setting E2E_WARN 14400
-setting E2E_LIFETIME 604800
-setting E2E_RETRY 300
-setting E2E_TIMEOUT 300
-setting E2E_CONCURRENCY 10
-setting E2E_LOCALCONCURRENCY 10
-setting E2E_QUEUE e2e-queue
-setting E2E_VERIFY e2e-verify
 setting PATH "$bindir:/usr/bin:/bin"
+# every other setting from the defaults, where the home has none yet
+for f in "$defaults"/*; do
+  n=${f##*/}
+  [ -e "env/$n" ] || { cp "$f" "env/$n.tmp" && mv "env/$n.tmp" "env/$n"; } || die "unable to write env/$n"
+done
 
 # The s6 scan directory: one service directory per template in run/, and
 # a log directory each; smtpd-tls and pop3d-tls, STARTTLS and STLS for

@@ -35,6 +35,8 @@ done
 diff -r "$TOP/run" "$P/share/e2e/run" >/dev/null
 ok $? "the service templates in $prefix/share/e2e/run"
 is "$(find "$P/share/e2e/run" -name run ! -perm -755 | wc -l)" 0 "their run scripts are executable"
+diff -r "$TOP/env" "$P/share/e2e/env" >/dev/null
+ok $? "the default settings (env/) in $prefix/share/e2e/env"
 is "$(find "$dest" ! -user "$(id -u)" | wc -l)" 0 "nothing installed belongs to another user"
 
 # the installed e2e-setup
@@ -47,6 +49,12 @@ for s in smtpd pop3d samaccept runner; do
   ok $? "service/$s comes from the installed templates"
 done
 is "$(cat "$home/env/PATH")" "$P/bin:/usr/bin:/bin" "the services run the installed programs"
+missing=
+for f in "$P"/share/e2e/env/*; do cmp -s "$f" "$home/env/${f##*/}" || missing="$missing ${f##*/}"; done
+is "$missing" "" "every default setting in the home's env/, as installed"
+echo 5 >"$home/env/E2E_CONCURRENCY"; rm "$home/env/E2E_WARN"
+"$P/bin/e2e-setup" "$home" alice.i2p >/dev/null 2>&1
+is "$(cat "$home/env/E2E_CONCURRENCY") $(cat "$home/env/E2E_WARN")" "5 14400" "run again: a changed setting kept, a missing one back"
 if [ "$(id -u)" = 0 ]; then
   if grep -q __asan_init "$P/bin/e2e-queue"; then
     [ ! -e "$home/libexec/e2e-queue" ] && [ ! -e "$home/libexec/e2e-local" ] && [ ! -e "$home/libexec/e2e-remote" ]
@@ -66,6 +74,10 @@ if [ "$(id -u)" = 0 ]; then
   is "$(stat -c '%U:%G %a' "$home/key" 2>/dev/null || echo none) $(cat "$home/service/samaccept/data/user")" "none $sam" \
     "as root: samaccept runs as $sam (no key yet: nothing to own)"
 fi
+mv "$P/share/e2e/env" "$P/share/e2e/env.away"
+out=$("$P/bin/e2e-setup" "$T_TMP/home3" alice.i2p 2>&1)
+is "$?" 111 "without the default settings e2e-setup fails"
+like "$out" "no default settings in $P/share/e2e/run/\.\./env" "and says where it looked"
 rm -rf "$P/share/e2e/run"
 out=$("$P/bin/e2e-setup" "$T_TMP/home2" alice.i2p 2>&1)
 is "$?" 111 "without templates e2e-setup fails"
