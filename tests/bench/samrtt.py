@@ -56,7 +56,6 @@ def echo(sam, sid, destfile, opts):
 
     def serve(s, f):
         try:
-            f.readline()  # the peer's destination line
             while True:
                 line = f.readline()
                 if not line:
@@ -66,6 +65,10 @@ def echo(sam, sid, destfile, opts):
             pass
         s.close()
 
+    # One ACCEPT pending at a time: i2pd answers RESULT=OK at once and
+    # queues further ACCEPTs without a limit, so a loop that does not wait
+    # for the peer's destination line opens SAM connections until the
+    # router runs out of descriptors.
     while True:
         s, f = conn(sam)
         s.sendall(("STREAM ACCEPT ID=%s SILENT=false\n" % sid).encode())
@@ -75,6 +78,14 @@ def echo(sam, sid, destfile, opts):
             s.close()
             continue
         s.settimeout(None)
+        try:
+            peer = f.readline()  # the peer's destination line, when one connects
+        except OSError:
+            peer = b""
+        if not peer:
+            s.close()
+            time.sleep(0.2)
+            continue
         threading.Thread(target=serve, args=(s, f), daemon=True).start()
 
 
