@@ -463,6 +463,17 @@ e=$(( ($(cat "$T_TMP/end") - t0) / 1000000 ))
 is "$(rc)" 111 "a client that never reads its replies: exit 111"
 ok $(( e < 3500 ? 0 : 1 )) "... cut off by the watchdog after 2 x E2E_TIMEOUT ($e ms)"
 like "$(cat "$LOG")" 'fatal: timeout' "... and the log says so"
+# the watchdog is set again at most once a second, not at every command:
+# 3 pipelined messages (12 commands), traced without the children
+# (strace: tests/deps.sh)
+m3=$(for i in 1 2 3; do printf '%s' "$MAIL$RCPT$SHORT"; done)
+printf '%b' "$EHLO$AUTH${m3}QUIT\r\n" > "$T_TMP/in"
+rm -rf "$CAP"; mkdir -p "$CAP"
+env PROTO=TCP E2E_HOME="$H" E2E_DOMAIN=alice.i2p TCPREMOTEIP=127.0.0.1 E2E_QUEUE="$T_TMP/capture" CAPDIR="$CAP" \
+  strace -q -o "$T_TMP/strace.alarm" -e trace=setitimer,alarm e2e-smtpd < "$T_TMP/in" > "$T_TMP/out" 2> "$LOG"
+n=$(grep -cE '^(setitimer|alarm)\(' "$T_TMP/strace.alarm")
+is "$(tr -d '\r' < "$T_TMP/out" | codes | wc -w) $(queued)" "16 3" "3 pipelined messages under strace: every reply, 3 queued"
+ok $(( n <= 10 ? 0 : 1 )) "... with $n timer settings: the queue's 2 a message and one a second, not one a command (12)"
 
 # ---- PROTO=SAM ----
 r=$(sam "${EHLO}AUTH PLAIN $(b64 '\0alice\0secret')\r\nQUIT\r\n")
