@@ -133,7 +133,7 @@ static int64_t armed;                   /* when it was set, 0: not set */
 static void watchdog(void)
 {
   int64_t t = now_ms();
-  if (armed && t - armed < 1000 && t >= armed) return;
+  if (armed && t - armed < 1000) return;   /* now_ms is monotonic */
   alarm(2 * timeout);
   armed = t;
 }

@@ -21,44 +21,41 @@ int user_valid(char const *name)
 }
 
 /* With user_keep, HOME/recipients (names only, no secrets) is read once
- * and kept: each lookup after the first parses a copy in memory. */
+ * and kept: each lookup after the first reads the copy in memory. */
 static int keep;
-static char *kept, *work;
+static char *kept;
 static size_t keptlen;
 
 void user_keep(void) { keep = 1; }
 
 /* Calls f for each well-formed line of HOME/file until it returns
- * nonzero: "name:rest" lines, or bare "name" lines when colon is 0.
- * Returns f's value, 0 at the end, -1 on error (errno; ENOENT included
- * when missing is set, else a missing file is an empty one). */
+ * nonzero: "name:rest" lines (rest: restlen bytes, not terminated), or
+ * bare "name" lines when colon is 0. The text is only read, never
+ * written to. Returns f's value, 0 at the end, -1 on error (errno; ENOENT
+ * included when missing is set, else a missing file is an empty one). */
 static int lines_each(char const *home, char const *file, int colon, int missing,
-                      int (*f)(char const *name, char const *rest, void *), void *ctx)
+                      int (*f)(char const *name, char const *rest, size_t restlen, void *), void *ctx)
 {
-  char path[4096], *buf, *p, *end;
+  char path[4096], name[USER_MAX + 1], *buf, *p, *end;
   size_t len;
-  int r = 0, keepit = keep && !colon;
+  int r = 0, keepit = keep && !strcmp(file, "recipients");
   if (snprintf(path, sizeof path, "%s/%s", home, file) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
-  if (keepit && kept) { memcpy(work, kept, keptlen + 1); buf = work; len = keptlen; }
-  else {
-    if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
-    if (keepit && (kept = malloc(2 * (len + 1)))) {   /* else read again next time */
-      memcpy(kept, buf, len + 1);
-      work = kept + len + 1;
-      keptlen = len;
-    }
-  }
+  if (keepit && kept) { buf = kept; len = keptlen; }
+  else if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
+  else if (keepit) { kept = buf; keptlen = len; }
   for (p = buf, end = buf + len; p < end && !r; ) {
     char *nl = memchr(p, '\n', (size_t)(end - p)), *c;
-    if (nl) *nl = 0; else nl = end;  /* file_read terminates the buffer */
-    c = colon ? strchr(p, ':') : nl;
-    if (c) {
-      *c = 0;
-      if (user_valid(p)) r = f(p, colon ? c + 1 : "", ctx);
+    if (!nl) nl = end;
+    c = colon ? memchr(p, ':', (size_t)(nl - p)) : nl;
+    if (c && (size_t)(c - p) <= USER_MAX) {
+      memcpy(name, p, (size_t)(c - p));
+      name[c - p] = 0;
+      if (strlen(name) == (size_t)(c - p) && user_valid(name))   /* no NUL inside */
+        r = colon ? f(name, c + 1, (size_t)(nl - c - 1), ctx) : f(name, "", 0, ctx);
     }
     p = nl + 1;
   }
-  if (buf == work) return r;
+  if (buf == kept) return r;
   if (len) explicit_bzero(buf, len);   /* hashes */
   free(buf);
   return r;
@@ -66,13 +63,11 @@ static int lines_each(char const *home, char const *file, int colon, int missing
 
 struct find { char const *name; char *hash; size_t hmax; };
 
-static int find1(char const *name, char const *hash, void *ctx)
+static int find1(char const *name, char const *hash, size_t n, void *ctx)
 {
   struct find *f = ctx;
-  size_t n;
   if (strcmp(name, f->name)) return 0;
   if (!f->hash) return 1;
-  n = strlen(hash);
   if (n >= f->hmax) n = f->hmax - 1;
   memcpy(f->hash, hash, n);
   f->hash[n] = 0;
@@ -104,9 +99,9 @@ int user_exists(char const *home, char const *name)
 }
 
 
-static int first1(char const *name, char const *rest, void *ctx)
+static int first1(char const *name, char const *rest, size_t n, void *ctx)
 {
-  (void)rest;
+  (void)rest; (void)n;
   strcpy(ctx, name);
   return 1;
 }

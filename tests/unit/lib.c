@@ -215,6 +215,24 @@ static void test_users(char const *tmp)
      && user_exists(tmp, "dave") == 0, "user_exists: recipients, then users for a name added by hand");
   unsetenv("E2E_POSTMASTER");
   ok(user_postmaster(tmp, pm) == 1 && !strcmp(pm, "carol"), "postmaster: the first of recipients");
+  /* the text is read as it is: a NUL inside a name, an over-long name, a
+   * last line without its newline */
+  snprintf(path, sizeof path, "%s/users", tmp);
+  f = fopen(path, "w");
+  { static char const t[] = "eve\0x:$6$nul\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:$6$long\nlast:$6$end";
+    fwrite(t, 1, sizeof t - 1, f); }
+  fclose(f);
+  ok(user_hash(tmp, "eve", hash, sizeof hash) == 0, "a name with a NUL in it matches nothing");
+  ok(user_hash(tmp, "last", hash, sizeof hash) == 1 && !strcmp(hash, "$6$end"), "after a name over 64 characters, a last line without a newline: its hash whole");
+  ok(user_hash(tmp, "last", hash, 4) == 1 && !strcmp(hash, "$6$"), "a hash cut to the room given");
+  /* user_keep (e2e-smtpd): recipients read once, later changes unseen;
+   * last here, it lasts for the process */
+  snprintf(path, sizeof path, "%s/recipients", tmp);
+  user_keep();
+  ok(user_exists(tmp, "carol") == 1 && user_exists(tmp, "frank") == 0, "user_keep: the first lookup reads recipients");
+  f = fopen(path, "w"); fputs("frank\n", f); fclose(f);
+  ok(user_exists(tmp, "carol") == 1 && user_exists(tmp, "frank") == 0 && user_exists(tmp, "alice") == 1,
+     "user_keep: a rewritten recipients file is not read again");
   unlink(path);
   snprintf(path, sizeof path, "%s/domains", tmp);
   f = fopen(path, "w"); fputs("  other.i2p \nthird.i2p", f); fclose(f);
