@@ -121,6 +121,28 @@ like "$(cat "$LOG")" 'auth mech=plain user=alice result=ok' "log: auth event"
 like "$(cat "$LOG")" "message id=$id from=<alice@alice.i2p> rcpts=2 size=[0-9]+ result=queued" "log: message event with key=value fields"
 is "$(grep -vc '^e2e-smtpd: ' "$LOG")" 0 "log: every line is the program's"
 ! grep -qi -e secret -e "$(b64 '\0alice\0secret')" -e hello "$LOG"; ok $? "log: no password, no body"
+# The same text arriving in pieces that split a line, a CR from its LF, a
+# stuffed dot from the rest of its line (a piece starts with "..", another
+# is "." alone), a 998-octet line, and the final dot from its CRLF: the
+# text is taken a run at a time, and each cut starts a run elsewhere.
+c_pieces() {
+  local p
+  printf "$EHLO$AUTH${MAIL}RCPT TO:<bob@alice.i2p>\r\nDATA\r\n"; sleep 0.1
+  for p in 'Subject: dots\r\nX-A: 1\r\n\r\nline o' 'ne\r' '\n' '..leading dot\r\n..\r\n' '.' '..\r\n.x\r\n8bit: \xc3\xa9t' \
+           '\xc3\xa9\r\n\tindented\r\n\r\n'"$(xs 500 z)" "$(xs 498 z)"'\r\n.' '\r\nQUIT\r\n'; do
+    printf "$p"; sleep 0.1
+  done
+}
+r=$(slow c_pieces)
+is "$(codes <<<"$r")" "220 250 235 250 250 354 250 221" "a message in pieces: accepted"
+{ cat "$T_TMP/want"; xs 998 z; echo; } > "$T_TMP/want2"
+tail -n +4 "$CAP/msg.1" | cmp -s - "$T_TMP/want2"; ok $? "... byte for byte as if in one piece"
+c_longpieces() {
+  printf "$EHLO$AUTH${MAIL}RCPT TO:<bob@alice.i2p>\r\nDATA\r\n"; sleep 0.1
+  printf "$(xs 600)"; sleep 0.1; printf "$(xs 2000)"'\r\n.\r\nQUIT\r\n'
+}
+r=$(slow c_longpieces)
+is "$(codes <<<"$r") $(queued)" "220 250 235 250 250 354 554 221 0" "a 2,600-octet line in two pieces: refused, not queued"
 
 # ---- AUTH ----
 r=$(smtp "${EHLO}AUTH PLAIN\r\n$(b64 '\0alice\0secret')\r\n${MAIL}QUIT\r\n")
