@@ -32,7 +32,10 @@ E = os.environ
 BD = E.get("BD", "")
 QUICK = E.get("BENCH_QUICK") == "1"
 ROUNDS = int(E.get("BENCH_ROUNDS", "3"))
-N1 = int(E.get("BENCH_MSGS", "200" if QUICK else "1000"))
+# 3,000 a run: with 1,000, a run at 20 reused sessions lasted 0.3-1.6 s
+# here, short enough for any start-up or stall to decide it (Postfix's
+# rounds there swung between 640 and 2,300 msgs/s)
+N1 = int(E.get("BENCH_MSGS", "200" if QUICK else "3000"))
 NAUTH = int(E.get("BENCH_AUTHMSGS", "100" if QUICK else "300"))   # the AUTH rows: 30 ms a connection
 NPOP = int(E.get("BENCH_POPMSGS", "2000" if QUICK else "10000"))
 NQUEUE = int(E.get("BENCH_QUEUE", "10000" if QUICK else "100000"))
@@ -576,7 +579,8 @@ def report(res, path):
     L.append("Run it with `make bench` (as root: it installs Postfix, Dovecot and perf from Debian through "
              "tests/bench/deps.sh, and runs private instances of everything on loopback, stopped by PID); "
              "`BENCH_QUICK=1` for fewer messages, `BENCH_ONLY=\"1 3\"` for some benchmarks, more knobs at the "
-             "top of tests/bench/bench.sh. `bash tests/bench/profile.sh` gives the per-message figures of "
+             "top of tests/bench/bench.sh. `bash tests/bench/profile.sh` (perf, strace) and `bash "
+             "tests/bench/callgrind.sh` (instructions a message) give the per-message figures of "
              "\"Where the time goes\". The machine is shared and was busy: absolute figures are noisy, the "
              "ratios of interleaved rounds less so (each round is listed at the end).")
     L.append("e2e runs with the settings e2e-setup writes, plus `env/E2E_TRUSTUSER=bench`: a loopback "

@@ -5,7 +5,7 @@
 # network. Prints the table and writes docs/bench.md.
 #
 # Environment: BENCH_QUICK=1 (fewer messages, for development),
-# BENCH_ROUNDS (3), BENCH_MSGS (messages per SMTP run: 1000, quick 200),
+# BENCH_ROUNDS (3), BENCH_MSGS (messages per SMTP run: 3000, quick 200),
 # BENCH_AUTHMSGS (the same for the informative AUTH rows: 300, quick 100),
 # BENCH_POPMSGS (10000), BENCH_QUEUE (100000), BENCH_IDLE (30 s),
 # BENCH_ONLY="1 3 4 5 6" (a subset; 2 comes with 1, 7 with 6),
