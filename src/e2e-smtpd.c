@@ -575,10 +575,11 @@ static void smtp_data(char *a)
     else out1("554 5.6.0 message refused: it contains a NUL octet\r\n");
   }
   else {
+    long qp = (long)qpid;   /* the injector's pid: e2e-queue's ids end in P<qp> */
     r = queue_finish();
-    say("message id=%s from=<%s> rcpts=%u size=%llu result=%s", id, sender, nrcpt,
+    say("message id=%s from=<%s> rcpts=%u size=%llu result=%s qp=%ld", id, sender, nrcpt,
         (unsigned long long)size, r == 0 ? "queued" : r == E2E_PERM ? "refused" : r == E2E_REFUSED ? "refused_spam"
-        : r == E2E_NOSPACE ? "deferred_nospace" : "deferred");
+        : r == E2E_NOSPACE ? "deferred_nospace" : "deferred", qp);
     if (r == 0) { out1("250 2.0.0 ok "); out1(id); out1("\r\n"); }
     else if (r == E2E_PERM) out1("554 5.0.0 message refused\r\n");
     else if (r == E2E_REFUSED) out1("554 5.7.1 message refused as spam\r\n");

@@ -202,6 +202,10 @@ for s in smtpd pop3d samaccept runner; do
 done
 like "$(cat "$home/log/smtpd/current")" '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ +e2e-smtpd: pid=[0-9]+ ' "smtpd's log: timestamped e2e-smtpd lines"
 like "$(cat "$home/log/runner/current")" 'e2e-runner: delivery id=.* rcpt=bob@alice\.i2p result=ok' "runner's log: the delivery"
+# from the smtpd's line to the runner's: qp=N there, a queue id ending in PN here
+qp=$(sed -n 's/.* e2e-smtpd: pid=[0-9]* message id=.* from=<alice@alice\.i2p> .* result=queued qp=\([0-9]*\)$/\1/p' "$home/log/smtpd/current" | head -1)
+like "$(cat "$home/log/runner/current")" "e2e-runner: delivery id=[0-9]+\\.M[0-9]+P${qp:-none} rcpt=bob@alice\\.i2p result=ok" \
+  "the smtpd's qp=$qp names the queue id of the runner's lines (P$qp)"
 like "$(cat "$home/log/samaccept/current")" 'e2e-samaccept: session id=' "samaccept's log: the session"
 like "$(cat "$home/log/pop3d/current")" 'e2e-pop3d' "pop3d's log"
 s6-svc -a "$home/service/smtpd/log"

@@ -12,13 +12,14 @@ H=$T_TMP/home CAP=$T_TMP/cap LOG=$T_TMP/log
 B32=abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst.b32.i2p
 mkhome "$H" alice.i2p alice:secret bob:hunter2 || { echo "Bail out! cannot make a mail home"; exit 1; }
 
-# A stand-in for e2e-queue: keeps message N and envelope N in $CAPDIR,
+# A stand-in for e2e-queue: keeps message N, envelope N and its pid N in $CAPDIR,
 # then exits with $CAPCODE (or: "early" exits at once without reading,
 # "crash" kills itself, "hang" never exits). No envelope: nothing queued, exit 111.
 cat > "$T_TMP/capture" <<'EOF'
 #!/bin/sh
 n=$(( $(cat "$CAPDIR/count" 2>/dev/null || echo 0) + 1 ))
 echo $n > "$CAPDIR/count"
+echo $$ > "$CAPDIR/pid.$n"
 [ "${CAPCODE:-0}" = early ] && exit 0
 cat > "$CAPDIR/msg.$n"
 cat <&1 > "$CAPDIR/env.$n"
@@ -118,7 +119,7 @@ tail -n +4 "$M" | cmp -s - "$T_TMP/want"; ok $? "message: LF line ends, dot-unst
 ! grep -q $'\r' "$M"; ok $? "no CR reaches the queue"
 like "$(cat "$LOG")" 'start proto=TCP remote=127\.0\.0\.1' "log: session start with the peer"
 like "$(cat "$LOG")" 'auth mech=plain user=alice result=ok' "log: auth event"
-like "$(cat "$LOG")" "message id=$id from=<alice@alice.i2p> rcpts=2 size=[0-9]+ result=queued" "log: message event with key=value fields"
+like "$(cat "$LOG")" "message id=$id from=<alice@alice.i2p> rcpts=2 size=[0-9]+ result=queued qp=$(cat "$CAP/pid.1")\$" "log: message event with key=value fields, the queue program's pid last (qp)"
 is "$(grep -vc '^e2e-smtpd: ' "$LOG")" 0 "log: every line is the program's"
 ! grep -qi -e secret -e "$(b64 '\0alice\0secret')" -e hello "$LOG"; ok $? "log: no password, no body"
 # The same text arriving in pieces that split a line, a CR from its LF, a
