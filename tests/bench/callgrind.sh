@@ -12,7 +12,8 @@
 # e2e-runner from start to stop with MESSAGES messages waiting (its e2e-local
 # -w workers not counted); e2e-local for one message. Prints the
 # instructions a message of each (user space only: what a system call does
-# in the kernel is not counted) and e2e-smtpd's top functions.
+# in the kernel is not counted) and e2e-smtpd's top functions. KEEP=1 keeps
+# the work directory (the callgrind.out files, for callgrind_annotate).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
