@@ -12,7 +12,11 @@ export PATH="$TOP/bin:$PATH"
 # (e2e-samaccept) could spin for ever in the check and the tree never
 # stop. Programs the tests run themselves keep the leak check; builds
 # without the sanitizers ignore the variable.
+# The run scripts pass on only PATH and the home's env/ (env -i), so the
+# setting reaches the services as a file there: svscan_env HOME before
+# the tree starts.
 SVSCAN_ENV="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+svscan_env() { printf '%s\n' "${SVSCAN_ENV#ASAN_OPTIONS=}" >"$1/env/ASAN_OPTIONS"; }
 TESTDATA=${E2E_TESTDATA:-$TOP/../shared/testdata}
 T_N=0 T_FAIL=0
 

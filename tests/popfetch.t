@@ -98,6 +98,7 @@ set_env E2E_SAM_OPTIONS "$SAM_OPTIONS"
 cp "$KEYS/ed25519-2.priv" "$H/key"; chmod 600 "$H/key"
 e2e-setup "$H" alice.i2p > /dev/null 2>&1        # enables samaccept now that there is a key
 touch "$H/service/popfetch/down"                  # the service comes last
+svscan_env "$H"
 env "$SVSCAN_ENV" s6-svscan "$H/service" < /dev/null > "$T_TMP/svscan.log" 2>&1 & SVSCAN=$!
 "$TOP/tests/i2pnet.sh" wait "$NET" >> "$T_TMP/net.log" 2>&1
 ok $? "network ready ($(($(ms) - t0)) ms)" || sed 's/^/# /' "$T_TMP/net.log"

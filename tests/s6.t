@@ -157,11 +157,21 @@ fake_sam sam
 ok $? "a stand-in SAM bridge"
 echo "127.0.0.1:$FPORT" > "$home/env/E2E_SAM"
 
-tree_up "$home"
+tree_up env E2E_LEAKED=from-the-shell E2E_RETRY=9999 "$home"
 until_ok 200 all_ready "$home" smtpd pop3d samaccept runner
 ok $? "s6-svscan HOME/service: every service and every logger up and ready"
 for s in smtpd pop3d samaccept runner; do
   diag "$s: $(s6-svstat "$home/service/$s")"
+done
+
+# The run scripts pass on PATH and env/, nothing else of s6-svscan's
+# environment: a variable only the shell had is gone, one env/ also has
+# comes from env/.
+for s in smtpd pop3d samaccept runner; do
+  e=$(tr '\0' '\n' <"/proc/$(s6-svstat -o pid "$home/service/$s")/environ")
+  like "$e" "^E2E_HOME=$home\$" "$s's environment has E2E_HOME from env/"
+  unlike "$e" "E2E_LEAKED" "$s's environment has nothing of s6-svscan's own"
+  like "$e" "^E2E_RETRY=2\$" "$s's E2E_RETRY is env/'s, not s6-svscan's"
 done
 
 if [ -n "$ROOT" ]; then

@@ -24,6 +24,7 @@ trap s6_cleanup EXIT
 tree_up() {
 	local home=${*: -1} n
 	n=$(($(echo "$TREES" | wc -w) + 1))
+	svscan_env "$home"
 	"${@:1:$#-1}" env "$SVSCAN_ENV" s6-svscan "$home/service" >"$T_TMP/svscan-$n.log" 2>&1 &
 	SV=$!
 	bg_pid "$SV"

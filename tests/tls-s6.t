@@ -66,6 +66,7 @@ rm -rf "$H/service/pop3d-tls"
 smtp=$(free_port) pop3=$(free_port) smtps=$(free_port) pop3s=$(free_port)
 echo "127.0.0.1:$smtp" > "$H/env/E2E_SMTP"
 echo "127.0.0.1:$pop3" > "$H/env/E2E_POP3"
+svscan_env "$H"
 env "$SVSCAN_ENV" s6-svscan "$H/service" >"$T_TMP/svscan.log" 2>&1 &
 SV=$!
 bg_pid $SV

@@ -198,7 +198,10 @@ srv_e2e() {
 srv_durable() {
 	DUR_PORT=$(srv_port)
 	mkdir -p "$BD/durable/q"
-	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$DUR_PORT" "$BD/bin/durable" "$BD/durable/q" </dev/null >/dev/null 2>&1 &
+	# Started with PATH alone, as e2e's run scripts start its services (env
+	# -i) and Postfix's master its daemons (import_environment): a program
+	# started a message copies no login shell's environment.
+	env -i PATH="$PATH" tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$DUR_PORT" "$BD/bin/durable" "$BD/durable/q" </dev/null >/dev/null 2>&1 &
 	srv_track $!
 	srv_wait_port "$DUR_PORT"
 	# the same with an injector process per message (durable -x) and a
@@ -216,7 +219,7 @@ srv_shape() {
 	mkdir -p "$q" "$q"done "$m/tmp" "$m/new" "$m/cur"
 	"$BD/bin/durable" -d "$q" "$q"done "$m" </dev/null >/dev/null 2>&1 &
 	srv_track $!
-	tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$1" "$BD/bin/durable" "$2" "$q" </dev/null >/dev/null 2>&1 &
+	env -i PATH="$PATH" tcpserver -R -H -l0 -b 64 -c 40 127.0.0.1 "$1" "$BD/bin/durable" "$2" "$q" </dev/null >/dev/null 2>&1 &
 	srv_track $!
 	srv_wait_port "$1"
 }

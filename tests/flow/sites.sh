@@ -150,6 +150,7 @@ flow_keygen() {
 flow_up() {
 	local name=$1 h pid
 	h=$(flow_home_of "$1")
+	[ -z "${SVSCAN_ENV:-}" ] || svscan_env "$h"
 	env ${SVSCAN_ENV:+"$SVSCAN_ENV"} s6-svscan "$h/service" </dev/null >>"$FLOW_DIR/svscan-$name.log" 2>&1 &   # SVSCAN_ENV: tests/lib.sh
 	pid=$!
 	echo "$pid $(flow_starttime "$pid")" >"$FLOW_DIR/svscan-$name.pid"
