@@ -39,7 +39,7 @@ static void setup(int fresh)
   mkpath(b32path, "b32");
   if (snprintf(tmppath, sizeof tmppath, "%s/.tmp.key.%lu", home, (unsigned long)getpid()) >= (int)sizeof tmppath)
     strerr_dief2x(E2E_PERM, "$E2E_HOME is too long: ", home);
-  fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  fd = openat(AT_FDCWD, home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) strerr_diefu2sys(E2E_TEMP, "open ", home);
   close(fd);
   if (!fresh) return;
@@ -100,7 +100,7 @@ static void die_tmp(char const *what)
  * fails rather than replace a key that appeared in the meantime. */
 static void write_key(char const *data, size_t n)
 {
-  int fd = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = openat(AT_FDCWD, tmppath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) strerr_diefu2sys(E2E_TEMP, "create ", tmppath);
   if (fchmod(fd, 0600) < 0 || write_all(fd, data, n) < 0 || fsync(fd) < 0) {
     close(fd);

@@ -109,7 +109,7 @@ static void record_load(void)
   }
   nrec = i;
   if (nrec) qsort(rec, nrec, sizeof *rec, cmp);
-  recfd = open(recpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  recfd = openat(AT_FDCWD, recpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (recfd < 0 || fsync_dir(dir) < 0) die(E2E_TEMP, "unable to open %s: %s", recpath, strerror(errno));
 }
 
@@ -145,7 +145,7 @@ static void setup(void)
   if (r <= 0) die(E2E_PERM, "%s", err);
   /* one run at a time: two would fetch the same messages */
   snprintf(path, sizeof path, "%s/lock", dir);
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  fd = openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) die(E2E_TEMP, "unable to open %s: %s", path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) < 0)
     die(E2E_TEMP, errno == EWOULDBLOCK ? "another e2e-popfetch is running (%s is locked)" : "unable to lock %s", path);

@@ -160,7 +160,7 @@ static void lock(void)
   pid_t pid = 0;
   int fd;
   snprintf(path, sizeof path, "%s/lock", qdir);
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  fd = openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) strerr_diefu2sys(E2E_TEMP, "open ", path);
   if (flock(fd, LOCK_EX | LOCK_NB) == 0) return;   /* held until we exit */
   if (errno != EWOULDBLOCK) strerr_diefu2sys(E2E_TEMP, "lock ", path);

@@ -69,7 +69,7 @@ static int take(char const *dir, unsigned int k)
   struct stat a, b;
   int fd;
   snprintf(tmpname, sizeof tmpname, "%s/%u", dir, k);
-  fd = open(tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  fd = openat(AT_FDCWD, tmpname, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? -1 : -2;
   if (!flock(fd, LOCK_EX | LOCK_NB) && !fstat(fd, &a) && !stat(tmpname, &b) && a.st_ino == b.st_ino
       && a.st_dev == b.st_dev && S_ISREG(a.st_mode) && a.st_nlink == 1) {
@@ -127,12 +127,12 @@ static int open_tmp(int final)
   char id[48];
   int fd = final ? claim() : -1;
   if (fd >= 0) return fd;
-  fd = open(qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ENOENT) { make_dirs(); fd = open(qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
+  fd = openat(AT_FDCWD, qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT) { make_dirs(); fd = openat(AT_FDCWD, qtmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
   if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
   unique_id(id);
   snprintf(tmpname, sizeof tmpname, "%s/%s", qtmp, id);
-  fd = open(tmpname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  fd = openat(AT_FDCWD, tmpname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
   if (final) named = 1; else unlink(tmpname);
   return fd;
@@ -211,7 +211,7 @@ static void trigger(void)
   char q[QPATH];
   int fd;
   qpath(q, QTRIGGER);
-  fd = open(q, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  fd = openat(AT_FDCWD, q, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return;   /* no runner, or no FIFO yet: it scans at start */
   (void)!write(fd, "", 1);
   close(fd);

@@ -138,7 +138,7 @@ static void resolve(void)
   i2p_wellknown w;
   pid_t pid;
   last[0] = 0;
-  nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
   if (nul < 0 || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
     all('Z', "unable to run e2e-resolve: %s (#4.3.0)", strerror(errno));
     finish();

@@ -329,7 +329,7 @@ static int mess_open(msg const *m)
   char path[4096];
   int fd;
   snprintf(path, sizeof path, "%s/" QDIR_MESS "/%s", qdir, m->id);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || lseek(fd, (off_t)m->elen, SEEK_SET) < 0) strerr_diefu2sys(E2E_TEMP, "open ", path);
   return fd;
 }
@@ -596,7 +596,7 @@ static void setup(void)
   }
   if (fsync_dir(qdir) < 0) strerr_diefu2sys(E2E_TEMP, "sync ", qdir);
   snprintf(path, sizeof path, "%s/lock", qdir);
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  fd = openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) strerr_diefu2sys(E2E_TEMP, "open ", path);
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) strerr_dief3x(E2E_TEMP, "another e2e-runner holds ", path, ": exiting");
@@ -604,7 +604,7 @@ static void setup(void)
   }
   snprintf(path, sizeof path, "%s/" QTRIGGER, qdir);
   if (mkfifo(path, 0600) < 0 && errno != EEXIST) strerr_diefu2sys(E2E_TEMP, "create ", path);
-  trigfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  trigfd = openat(AT_FDCWD, path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (trigfd < 0) strerr_diefu2sys(E2E_TEMP, "open ", path);
   sigfd = selfpipe_init();
   sigemptyset(&set);

@@ -154,7 +154,7 @@ static void setup(void)
   /* our memory holds the key: no ptrace, no /proc/PID/mem for our account */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) strerr_diefu1sys(E2E_TEMP, "make the process non-dumpable");
   /* fds 0, 1, 2 open, so that no socket of ours is one of them */
-  while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) ;
+  while ((fd = openat(AT_FDCWD, "/dev/null", O_RDWR)) >= 0 && fd <= 2) ;
   if (fd < 0) strerr_diefu1sys(E2E_TEMP, "open /dev/null");
   close(fd);
   samaddr = env_str("E2E_SAM", SAM_DEFAULT);

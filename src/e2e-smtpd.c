@@ -235,7 +235,7 @@ static void smtp_ehlo(char *a)
 /* PROTO=SAM: may the peer use this sender? 0 yes, 100 no, 111 unknown. */
 static int verify(char const *a)
 {
-  int r, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int r, fd = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
   pid_t pid;
   if (fd < 0) return E2E_TEMP;
   pid = spawn(verifyprog, a, fd, 2);

@@ -102,7 +102,7 @@ static int resolve(char const *domain, i2p_wellknown *w, char const **why)
   char const *u = getenv("E2E_RESOLVE_UNKNOWN");
   if ((!u || !*u) && setenv("E2E_RESOLVE_UNKNOWN", "111", 1) < 0) { *why = "out of memory"; return E2E_TEMP; }
   if (pipe2(p, O_CLOEXEC) < 0) { *why = "unable to make a pipe"; return E2E_TEMP; }
-  nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
   if (nul < 0) { *why = "unable to open /dev/null"; return E2E_TEMP; }
   e = qspawn(&pid, argv, (char const *const *)environ, nul, p[1], 1);
   close(nul);

@@ -18,7 +18,7 @@ static int blank(char c) { return c == ' ' || c == '\t'; }
 static int load(char const *path, char **text, size_t *len, char *err, size_t errmax)
 {
   struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     snprintf(err, errmax, errno == ENOENT ? "no credentials: %s is missing" : "unable to open %s: %s",
              path, strerror(errno));

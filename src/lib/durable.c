@@ -12,7 +12,7 @@
 
 int fsync_dir(char const *dir)
 {
-  int r, e, fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r, e, fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -1;
   r = fsync(fd);
   e = errno;
@@ -37,7 +37,7 @@ int file_replace(char const *path, char const *data, size_t len, mode_t mode)
     errno = ENAMETOOLONG; return -1;
   }
   for (tries = 0;; tries++) {
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    fd = openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0) break;
     if (errno != EEXIST || tries) return -1;
     unlink(tmp);   /* left by a crashed process that had our pid */

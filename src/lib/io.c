@@ -155,7 +155,7 @@ int read_all(int fd, char **out, size_t *len, size_t max)
 
 int file_read(char const *path, char **out, size_t *len, size_t max)
 {
-  int r, e, fd = open(path, O_RDONLY | O_CLOEXEC);
+  int r, e, fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   r = read_all(fd, out, len, max);
   e = errno;

@@ -68,7 +68,7 @@ static int open_tmp(char const *tmp)
   struct stat a, b;
   int fd;
   for (;;) {
-    fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    fd = openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
     if (flock(fd, LOCK_EX) < 0 || fstat(fd, &a) < 0) goto fail;
     if (stat(tmp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) break;

@@ -43,7 +43,7 @@ int peer_slot(char const *dir, char const *peer, unsigned int max)
   for (;;) {
     struct stat a, b;
     unsigned int i;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return -1;
     for (i = 0; i < max; i++) {
       struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = i, .l_len = 1 };

@@ -27,7 +27,7 @@ int qmsg_load_new(char const *qdir, char const *id, qmsg **out)
     errno = ENAMETOOLONG;
     return -1;
   }
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return errno == ENOENT ? 0 : -1;
   for (;;) {
     ssize_t k = read(fd, head + n, sizeof head - n);

@@ -45,7 +45,7 @@ int qmsg_load(char const *qdir, char const *id, qmsg **out)
   qmsg *m;
   int fd, r = 1;
   if (qpath(path, qdir, QDIR_MESS, id) < 0) return -1;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? 0 : -1;
   for (;;) {
     ssize_t k = read(fd, head + n, sizeof head - n);
