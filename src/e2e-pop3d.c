@@ -29,6 +29,9 @@ typedef struct msg {
   char *name;           /* in cur/ */
   size_t base;          /* length of the name before the info (":2,") */
   uint64_t size;        /* octets as RETR sends them, before dot-stuffing */
+  uint64_t fsize;       /* the file's size when listed: what RETR reads */
+  uint64_t t;           /* the seconds prefix of the name: delivery order */
+  int counted;          /* size not from the name: counted, or from SIZES */
   int dele, seen;
 } msg;
 
@@ -81,18 +84,21 @@ static void bad(char const *s) { err(s); if (++errors >= MAXERR) die_errors(); }
 /* Sends (w) or only counts (*count) the message on fd: LF ends become CRLF
  * (a CR already before the LF stays), a final CRLF when the file does not
  * end in LF, and, when sending, '.' doubled at the start of a line. Stops
- * after the blank line ending the header and `lines` more lines. The count
- * leaves out the dot-stuffing: it is the size LIST reports. */
-static int copy(int fd, uint64_t lines, wbuf *w, uint64_t *count)
+ * after the blank line ending the header and `lines` more lines, and after
+ * fsize octets of the file (its size when listed: a Maildir file does not
+ * change, and no read is spent on finding its end). The count leaves out
+ * the dot-stuffing: it is the size LIST reports. */
+static int copy(int fd, uint64_t fsize, uint64_t lines, wbuf *w, uint64_t *count)
 {
   char buf[65536];
   int bol = 1, cr = 0, body = 0;
-  uint64_t n = 0, k = 0, linelen = 0;
-  for (;;) {
+  uint64_t n = 0, k = 0, linelen = 0, got = 0;
+  while (got < fsize) {
     char *p, *end;
-    ssize_t r = read(fd, buf, sizeof buf);
+    ssize_t r = read(fd, buf, fsize - got < sizeof buf ? (size_t)(fsize - got) : sizeof buf);
     if (r < 0) { if (errno == EINTR) continue; return -1; }
     if (!r) break;
+    got += (uint64_t)r;
     if (w && w->err) return -1;
     for (p = buf, end = buf + r; p < end; ) {
       char *nl, *q;
@@ -140,6 +146,113 @@ static int field(msg const *x, char k, uint64_t *v)
   return 0;
 }
 
+/* ---- the sizes of messages named without them ----
+ * A message whose name has no S= and W= (a Maildir that e2e-local did not
+ * write) has its size counted, which reads the whole file; SIZES keeps
+ * what was counted, so that a login does not read every message again
+ * (as Dovecot's index keeps them). A line "FSIZE SIZE BASE": the file's
+ * size (checked against stat: a line for another file of that name is
+ * not used), the size LIST reports, the name before its info; sorted by
+ * BASE. Rewritten (file_replace) after a login that counted anything or
+ * found lines for messages that are gone; a file that does not parse is
+ * not used at all. */
+#define SIZES ".pop3.sizes"
+#define SIZES_MAX (64 << 20)
+typedef struct sizeline { char const *base; size_t len; uint64_t fsize, size; } sizeline;
+static char *sizesbuf;
+static sizeline *sizes;
+static size_t nsizes, ncounted;
+
+static int namecmp(char const *a, size_t al, char const *b, size_t bl)
+{
+  int r = memcmp(a, b, al < bl ? al : bl);
+  return r ? r : (al > bl) - (al < bl);
+}
+
+static void sizes_drop(void)
+{
+  free(sizesbuf); free(sizes);
+  sizesbuf = 0; sizes = 0; nsizes = 0;
+}
+
+static void sizes_load(void)
+{
+  size_t len, a = 0;
+  char *p, *end;
+  int fd = openat(AT_FDCWD, SIZES, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  if (read_all(fd, &sizesbuf, &len, SIZES_MAX) < 0) sizesbuf = 0;
+  close(fd);
+  if (!sizesbuf) return;
+  for (p = sizesbuf, end = sizesbuf + len; p < end; ) {
+    char *nl = memchr(p, '\n', (size_t)(end - p)), *b, *c;
+    sizeline l;
+    if (!nl || !(b = memchr(p, ' ', (size_t)(nl - p))) || !(c = memchr(b + 1, ' ', (size_t)(nl - b - 1)))) goto bad;
+    *nl = *b = *c = 0;
+    l.base = c + 1; l.len = (size_t)(nl - c - 1);
+    if (!l.len || !scan_u64(p, UINT64_MAX, &l.fsize) || !scan_u64(b + 1, UINT64_MAX, &l.size)) goto bad;
+    if (nsizes && namecmp(sizes[nsizes - 1].base, sizes[nsizes - 1].len, l.base, l.len) >= 0) goto bad;
+    if (nsizes == a) {
+      sizeline *q = grow(sizes, &a, sizeof *sizes, 256);
+      if (!q) { sizes_drop(); return; }
+      sizes = q;
+    }
+    sizes[nsizes++] = l;
+    p = nl + 1;
+  }
+  return;
+bad:
+  strerr_warnw1x(SIZES " is malformed: the sizes are counted anew");
+  sizes_drop();
+}
+
+/* x's size from SIZES, when it has a line for that file: 1, else 0. */
+static int sizes_get(msg *x)
+{
+  size_t lo = 0, hi = nsizes;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int r = namecmp(sizes[mid].base, sizes[mid].len, x->name, x->base);
+    if (!r) {
+      if (sizes[mid].fsize != x->fsize) return 0;
+      x->size = sizes[mid].size;
+      return 1;
+    }
+    if (r < 0) lo = mid + 1; else hi = mid;
+  }
+  return 0;
+}
+
+static int bybase(void const *a, void const *b)
+{
+  msg const *x = *(msg const *const *)a, *y = *(msg const *const *)b;
+  return namecmp(x->name, x->base, y->name, y->base);
+}
+
+/* SIZES as the listing has it, when that is not what it holds. */
+static void sizes_save(void)
+{
+  msg **v;
+  char *buf;
+  size_t n = 0, i, len = 0, max = 0;
+  for (i = 0; i < nm; i++) if (m[i].counted && !memchr(m[i].name, '\n', m[i].base)) { n++; max += m[i].base + 44; }
+  if (!ncounted && n == nsizes) { sizes_drop(); return; }   /* every line used, none missing */
+  sizes_drop();
+  if (!(v = malloc((n ? n : 1) * sizeof *v)) || !(buf = malloc(max + 1))) { free(v); return; }
+  for (i = 0, n = 0; i < nm; i++) if (m[i].counted && !memchr(m[i].name, '\n', m[i].base)) v[n++] = &m[i];
+  qsort(v, n, sizeof *v, bybase);
+  for (i = 0; i < n; i++) {
+    if (i && !bybase(&v[i - 1], &v[i])) continue;   /* one line a name */
+    len += (size_t)snprintf(buf + len, max + 1 - len, "%llu %llu ", (unsigned long long)v[i]->fsize,
+                            (unsigned long long)v[i]->size);
+    memcpy(buf + len, v[i]->name, v[i]->base);
+    len += v[i]->base;
+    buf[len++] = '\n';
+  }
+  if (file_replace(SIZES, buf, len, 0600) < 0) strerr_warnwu1sys("write " SIZES);
+  free(v); free(buf);
+}
+
 /* Its size with CRLF ends: W= from the name when S= matches the file,
  * else counted. 0 ok, -1 unreadable (errno). */
 static int msgsize(msg *x)
@@ -151,10 +264,14 @@ static int msgsize(msg *x)
   snprintf(path, sizeof path, "cur/%s", x->name);
   if (stat(path, &st) < 0) return -1;
   if (!S_ISREG(st.st_mode)) { errno = EISDIR; return -1; }
+  x->fsize = (uint64_t)st.st_size;
   if (field(x, 'S', &s) && field(x, 'W', &w) && s == (uint64_t)st.st_size && w >= s) { x->size = w; return 0; }
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  x->counted = 1;
+  if (sizes_get(x)) return 0;
+  if (!memchr(x->name, '\n', x->base)) ncounted++;   /* (a name with a LF gets no line) */
+  fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return -1;
-  r = copy(fd, ALL, 0, &x->size);
+  r = copy(fd, x->fsize, ALL, 0, &x->size);
   e = errno;
   close(fd);
   errno = e;
@@ -194,8 +311,7 @@ static uint64_t stamp(char const *s)
 static int bytime(void const *a, void const *b)
 {
   msg const *x = a, *y = b;
-  uint64_t s = stamp(x->name), t = stamp(y->name);
-  if (s != t) return s < t ? -1 : 1;
+  if (x->t != y->t) return x->t < y->t ? -1 : 1;
   return strcmp(x->name, y->name);
 }
 
@@ -213,6 +329,7 @@ static void scan_cur(void)
     memset(x, 0, sizeof *x);
     if (!(x->name = strdup(e->d_name))) die_nomem();
     x->base = strcspn(x->name, ":");
+    x->t = stamp(x->name);
     if (msgsize(x) < 0) {
       if (errno != ENOENT) strerr_warnwu2sys("read cur/", x->name);
       free(x->name);
@@ -231,14 +348,16 @@ static void mailbox_open(void)
   int fd;
   if (snprintf(path, sizeof path, "%s/mail/%s", home, user) >= (int)sizeof path) { errno = ENAMETOOLONG; die_sys("open", "maildir"); }
   if (chdir(path) < 0) die_sys("chdir to ", path);
-  fd = open(".pop3.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  fd = openat(AT_FDCWD, ".pop3.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) die_sys("open", ".pop3.lock");
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) die_inuse();
     die_sys("lock", ".pop3.lock");
   }
   move_new();
+  sizes_load();
   scan_cur();
+  sizes_save();
 }
 
 /* The UID: the name before its info when fit for RFC 1939, else a hash. */
@@ -278,11 +397,11 @@ static void send_msg(msg *x, uint64_t lines)
   char path[512];
   int fd;
   snprintf(path, sizeof path, "cur/%s", x->name);
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) { strerr_warnwu2sys("open ", path); err("[SYS/TEMP] unable to read the message"); return; }
   if (lines == ALL) { put("+OK "); putu(x->size); put(" octets\r\n"); }
   else ok("top of message follows");
-  if (copy(fd, lines, &out, 0) < 0) { if (out.err) die_write(); strerr_diefu2sys(E2E_TEMP, "read ", path); }
+  if (copy(fd, x->fsize, lines, &out, 0) < 0) { if (out.err) die_write(); strerr_diefu2sys(E2E_TEMP, "read ", path); }
   close(fd);
   put(".\r\n");
 }

@@ -232,6 +232,39 @@ is "$(ls "$A"/cur | wc -l)" "$((NALL - 1))" "... nothing deleted"
 sess "${login[@]}" QUIT
 is "$(words)" "+OK +OK +OK " "... and the mailbox is free again"
 
+# ---- the sizes of messages named without S= and W= (.pop3.sizes) ----
+# Three messages another program put into cur/: each size is counted at
+# the first login and kept in .pop3.sizes, which later logins use (a
+# size changed by hand there is what LIST reports: the file was not read)
+# as long as the file's own size is the one it names.
+D=$H/mail/dave
+printf 'Subject: a\n\none\n' >"$D/cur/1700000001.x:2,"           # 16 octets, 3 LF
+printf 'Subject: b\n\ntwo\nlines\n' >"$D/cur/1700000002.y:2,S"   # 22 octets, 4 LF
+printf 'Subject: c\r\n\r\ncrlf\r\n' >"$D/cur/1700000003.z"      # 20 octets, CRLF already
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 5,7p | tr '\n' '|')" "1 19|2 26|3 20|" "sizes of messages named without them, counted"
+is "$(cat "$D/.pop3.sizes" 2>/dev/null)" "16 19 1700000001.x
+22 26 1700000002.y
+20 20 1700000003.z" ".pop3.sizes: the file's size, LIST's size and the name, sorted by name"
+printf '16 999 1700000001.x\n22 26 1700000002.y\n20 20 1700000003.z\n' >"$D/.pop3.sizes"
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 5p)" "1 999" "a later login takes the size from .pop3.sizes, not from the file"
+printf '17 999 1700000001.x\n22 26 1700000002.y\n20 20 1700000003.z\n' >"$D/.pop3.sizes"
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 5p)" "1 19" "a line naming another file size is not used: counted again"
+is "$(head -1 "$D/.pop3.sizes")" "16 19 1700000001.x" "... and the line is rewritten"
+for bad in 'garbage' '16 19 1700000001.x\n17 1 1700000001.x' '22 26 1700000002.y\n18 1 1700000001.x' '18 22\n' '16 19 1700000001.x'; do
+  printf "$bad" >"$D/.pop3.sizes"
+  sess "USER dave" "PASS davepw" LIST QUIT
+  is "$(printf '%s\n' "$OUT" | sed -n 5,7p | tr '\n' '|')" "1 19|2 26|3 20|" "a malformed .pop3.sizes is not used ($(printf "$bad" | head -c 24 | tr '\n' '/'))"
+  like "$ERR" "pop3.sizes is malformed" "... and says so"
+done
+is "$(wc -l <"$D/.pop3.sizes")" 3 "... and is written anew"
+sess "USER dave" "PASS davepw" "DELE 2" QUIT
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(cut -d' ' -f3 "$D/.pop3.sizes" | tr '\n' ' ')" "1700000001.x 1700000003.z " "the line of a deleted message goes"
+rm -f "$D"/cur/* "$D/.pop3.sizes"
+
 # ---- one session per mailbox ----
 mkfifo "$T_TMP/hold"
 env E2E_HOME="$H" e2e-pop3d <"$T_TMP/hold" >"$T_TMP/s1" 2>"$T_TMP/s1.err" &
