@@ -181,7 +181,10 @@ static void sizes_load(void)
   char *p, *end;
   int fd = openat(AT_FDCWD, SIZES, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return;
-  if (read_all(fd, &sizesbuf, &len, SIZES_MAX) < 0) sizesbuf = 0;
+  if (read_all(fd, &sizesbuf, &len, SIZES_MAX) < 0) {
+    strerr_warnwu1sys("read " SIZES ", the sizes are counted anew");   /* EFBIG: over SIZES_MAX */
+    sizesbuf = 0;
+  }
   close(fd);
   if (!sizesbuf) return;
   for (p = sizesbuf, end = sizesbuf + len; p < end; ) {

@@ -260,9 +260,27 @@ for bad in 'garbage' '16 19 1700000001.x\n17 1 1700000001.x' '22 26 1700000002.y
   like "$ERR" "pop3.sizes is malformed" "... and says so"
 done
 is "$(wc -l <"$D/.pop3.sizes")" 3 "... and is written anew"
+truncate -s 65M "$D/.pop3.sizes"
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 5,7p | tr '\n' '|')" "1 19|2 26|3 20|" "a .pop3.sizes over 64 MiB is not read"
+like "$ERR" "unable to read .pop3.sizes.*too large" "... and that is said"
+is "$(wc -c <"$D/.pop3.sizes")" 57 "... and it is written anew (three lines)"
 sess "USER dave" "PASS davepw" "DELE 2" QUIT
 sess "USER dave" "PASS davepw" LIST QUIT
 is "$(cut -d' ' -f3 "$D/.pop3.sizes" | tr '\n' ' ')" "1700000001.x 1700000003.z " "the line of a deleted message goes"
+# RETR sends the file as it was listed: what is appended later is not sent
+# (a Maildir file does not change; LIST's size stays true).
+mkfifo "$T_TMP/grow"
+env E2E_HOME="$H" e2e-pop3d <"$T_TMP/grow" >"$T_TMP/g.out" 2>/dev/null &
+G=$!; bg_pid $G
+exec 7>"$T_TMP/grow"
+printf 'USER dave\r\nPASS davepw\r\nLIST 1\r\n' >&7
+for _ in $(seq 50); do grep -q '^+OK 1 19' "$T_TMP/g.out" && break; sleep 0.1; done
+printf 'appended later\n' >>"$D/cur/1700000001.x:2,"
+printf 'RETR 1\r\nQUIT\r\n' >&7; exec 7>&-
+wait $G
+is "$(tr -d '\r' <"$T_TMP/g.out" | sed -n '/^+OK 19 octets/,/^\.$/p' | tr '\n' '|')" "+OK 19 octets|Subject: a||one|.|" \
+  "a message that grew after LIST: RETR sends the octets listed"
 rm -f "$D"/cur/* "$D/.pop3.sizes"
 
 # ---- one session per mailbox ----
