@@ -232,17 +232,21 @@ static int bybase(void const *a, void const *b)
   return namecmp(x->name, x->base, y->name, y->base);
 }
 
+/* Has a line in SIZES: counted (or taken from there), and a name that
+ * fits on a line (one with a LF is counted at every login). */
+static int sizes_kept(msg const *x) { return x->counted && !memchr(x->name, '\n', x->base); }
+
 /* SIZES as the listing has it, when that is not what it holds. */
 static void sizes_save(void)
 {
   msg **v;
   char *buf;
   size_t n = 0, i, len = 0, max = 0;
-  for (i = 0; i < nm; i++) if (m[i].counted && !memchr(m[i].name, '\n', m[i].base)) { n++; max += m[i].base + 44; }
+  for (i = 0; i < nm; i++) if (sizes_kept(&m[i])) { n++; max += m[i].base + 44; }
   if (!ncounted && n == nsizes) { sizes_drop(); return; }   /* every line used, none missing */
   sizes_drop();
   if (!(v = malloc((n ? n : 1) * sizeof *v)) || !(buf = malloc(max + 1))) { free(v); return; }
-  for (i = 0, n = 0; i < nm; i++) if (m[i].counted && !memchr(m[i].name, '\n', m[i].base)) v[n++] = &m[i];
+  for (i = 0, n = 0; i < nm; i++) if (sizes_kept(&m[i])) v[n++] = &m[i];
   qsort(v, n, sizeof *v, bybase);
   for (i = 0; i < n; i++) {
     if (i && !bybase(&v[i - 1], &v[i])) continue;   /* one line a name */
@@ -271,7 +275,7 @@ static int msgsize(msg *x)
   if (field(x, 'S', &s) && field(x, 'W', &w) && s == (uint64_t)st.st_size && w >= s) { x->size = w; return 0; }
   x->counted = 1;
   if (sizes_get(x)) return 0;
-  if (!memchr(x->name, '\n', x->base)) ncounted++;   /* (a name with a LF gets no line) */
+  if (sizes_kept(x)) ncounted++;
   fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return -1;
   r = copy(fd, x->fsize, ALL, 0, &x->size);

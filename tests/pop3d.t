@@ -265,6 +265,26 @@ sess "USER dave" "PASS davepw" LIST QUIT
 is "$(printf '%s\n' "$OUT" | sed -n 5,7p | tr '\n' '|')" "1 19|2 26|3 20|" "a .pop3.sizes over 64 MiB is not read"
 like "$ERR" "unable to read .pop3.sizes.*too large" "... and that is said"
 is "$(wc -c <"$D/.pop3.sizes")" 57 "... and it is written anew (three lines)"
+# a .pop3.sizes that can be neither read nor replaced (a directory that is
+# not empty): said twice, the sizes counted, no temporary file left
+mv "$D/.pop3.sizes" "$T_TMP/sizes.keep" && mkdir -p "$D/.pop3.sizes/x"
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 5,7p | tr '\n' '|')" "1 19|2 26|3 20|" "an unreadable .pop3.sizes: the sizes are counted"
+like "$ERR" "unable to read .pop3.sizes" "... the read failure is logged"
+like "$ERR" "unable to write .pop3.sizes" "... and the failure to replace it"
+is "$(find "$D" -maxdepth 1 -name '.t*' | wc -l)" 0 "... no temporary file is left"
+rm -rf "$D/.pop3.sizes" && mv "$T_TMP/sizes.keep" "$D/.pop3.sizes"
+# a name with a LF gets no line (it would break the file): counted at each
+# login, and the file stays one that parses
+nl=$'1700000004.n\nl:2,'
+printf 'Subject: d\n\nfour\n' >"$D/cur/$nl"                          # 17 octets, 3 LF
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 8p)" "4 20" "a message whose name has a LF: its size counted"
+is "$(wc -l <"$D/.pop3.sizes")" 3 "... and no line for it in .pop3.sizes"
+sess "USER dave" "PASS davepw" LIST QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 8p)" "4 20" "... counted again at the next login"
+unlike "$ERR" "malformed" "... where .pop3.sizes still parses"
+rm -f "$D/cur/$nl"
 sess "USER dave" "PASS davepw" "DELE 2" QUIT
 sess "USER dave" "PASS davepw" LIST QUIT
 is "$(cut -d' ' -f3 "$D/.pop3.sizes" | tr '\n' ' ')" "1700000001.x 1700000003.z " "the line of a deleted message goes"
