@@ -4,7 +4,9 @@
  * crash finds the first one and does not deliver twice.
  * e2e-local -w: the same for every request that comes on fd 0, a socket
  * from e2e-runner (lib/localjob.c): one process for many deliveries,
- * each answered with K, Z or D and a text; ends at the end of input. */
+ * each answered with K, Z or D and a text; the requests waiting are
+ * delivered one after the other, then each Maildir's new/ is synced once
+ * for them before they are answered. Ends at the end of input. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +33,14 @@ static int base_valid(char const *s)
   return 1;
 }
 
-/* One delivery of the message on fd: E2E_OK, E2E_PERM or E2E_TEMP, and
- * why in why. No sender: no Return-Path (an empty one is <>); base 0: a
- * fresh unique name. */
+/* One delivery of the message on fd into the Maildir dir (4096 bytes,
+ * set here): E2E_OK, E2E_PERM or E2E_TEMP, and why in why. No sender: no
+ * Return-Path (an empty one is <>); base 0: a fresh unique name. sync 0:
+ * new/ is left for the caller to sync. */
 static int deliver(char const *user, char const *sender, char const *rcpt, char const *base, int fd,
-                   char *why, size_t wmax)
+                   char *dir, int sync, char *why, size_t wmax)
 {
-  char dir[4096], head[2 * ADDR_MAX + 64], id[48], s1[ADDR_MAX], s2[ADDR_MAX];
+  char head[2 * ADDR_MAX + 64], id[48], s1[ADDR_MAX], s2[ADDR_MAX];
   struct stat st;
   size_t hlen = 0;
   off_t start;
@@ -46,7 +49,7 @@ static int deliver(char const *user, char const *sender, char const *rcpt, char 
     snprintf(why, wmax, "invalid user name: %s", safe(s1, 65, user, strlen(user)));
     return E2E_PERM;
   }
-  if (snprintf(dir, sizeof dir, "%s/mail/%s", home, user) >= (int)sizeof dir) {
+  if (snprintf(dir, 4096, "%s/mail/%s", home, user) >= 4096) {
     snprintf(why, wmax, "E2E_HOME is too long");
     return E2E_PERM;
   }
@@ -70,43 +73,78 @@ static int deliver(char const *user, char const *sender, char const *rcpt, char 
                              safe(s2, sizeof s2, rcpt, strlen(rcpt)));
 
   start = lseek(fd, 0, SEEK_CUR);   /* a file (from e2e-runner) can be read again */
-  r = maildir_put(dir, base, head, hlen, fd, 0, 0);
+  r = maildir_put(dir, base, head, hlen, fd, 0, 0, sync);
   if (r < 0 && errno == ENOENT && start >= 0 && lseek(fd, start, SEEK_SET) == start) {
     /* a Maildir missing tmp/ or new/: repair it */
     if (maildir_make(dir) < 0) {
       snprintf(why, wmax, "unable to create the Maildir %s: %s", dir, strerror(errno));
       return E2E_TEMP;
     }
-    r = maildir_put(dir, base, head, hlen, fd, 0, 0);
+    r = maildir_put(dir, base, head, hlen, fd, 0, 0, sync);
   }
   if (r < 0) { snprintf(why, wmax, "unable to deliver to %s: %s", dir, strerror(errno)); return E2E_TEMP; }
   snprintf(why, wmax, "delivered to %s", user);
   return E2E_OK;
 }
 
-/* Requests from the runner until it closes its end. */
+/* Syncs the new/ of each Maildir that the deliveries cls[0..n) (OK ones)
+ * went to, once; a delivery whose new/ cannot be synced is deferred. */
+static void sync_new(unsigned int n, int *cls, char dirs[][4096], char why[][4200])
+{
+  char path[4096 + 8];
+  unsigned int i, k;
+  for (i = 0; i < n; i++) {
+    if (cls[i] != E2E_OK) continue;
+    for (k = 0; k < i && (cls[k] != E2E_OK || strcmp(dirs[k], dirs[i])); k++) ;
+    if (k < i) continue;   /* synced already */
+    snprintf(path, sizeof path, "%s/new", dirs[i]);
+    if (fsync_dir(path) == 0) continue;
+    snprintf(why[i], sizeof why[i], "unable to sync %s: %s", path, strerror(errno));
+    for (k = i + 1; k < n; k++)
+      if (cls[k] == E2E_OK && !strcmp(dirs[k], dirs[i])) { cls[k] = E2E_TEMP; strcpy(why[k], why[i]); }
+    cls[i] = E2E_TEMP;
+  }
+}
+
+/* Requests from the runner until it closes its end: the first one waited
+ * for, then those already waiting (up to LJOB_DEPTH), delivered one after
+ * the other; then new/ synced and each answered, in order. */
 static int serve(void)
 {
-  char req[LJOB_MAX], why[4200], out[4300];
+  static char dirs[LJOB_DEPTH][4096], why[LJOB_DEPTH][4200];
+  char req[LJOB_MAX], out[4300];
   char const *f[LJOB_FIELDS];
+  int cls[LJOB_DEPTH];
   for (;;) {
-    int fd, cls = E2E_TEMP, r = ljob_recv(0, &fd, req, sizeof req, f);
-    size_t n;
-    if (!r) return 0;
-    if (r == -1) strerr_diefu1sys(E2E_TEMP, "read a request on fd 0");
-    if (r == -2) snprintf(why, sizeof why, "malformed request");
-    else {
-      cls = deliver(f[0], f[1], f[2], *f[3] ? f[3] : 0, fd, why, sizeof why);
-      close(fd);
+    unsigned int n = 0, i;
+    int end = 0;
+    while (n < LJOB_DEPTH) {
+      int fd, r = ljob_recv(0, &fd, req, sizeof req, f, n ? MSG_DONTWAIT : 0);
+      if (!r) { end = 1; break; }
+      if (r == -1) {
+        if (n && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        strerr_diefu1sys(E2E_TEMP, "read a request on fd 0");
+      }
+      cls[n] = E2E_TEMP;
+      if (r == -2) snprintf(why[n], sizeof why[n], "malformed request");
+      else {
+        cls[n] = deliver(f[0], f[1], f[2], *f[3] ? f[3] : 0, fd, dirs[n], 0, why[n], sizeof why[n]);
+        close(fd);
+      }
+      n++;
     }
-    n = (size_t)snprintf(out, sizeof out, "%c %s", cls == E2E_OK ? 'K' : cls == E2E_PERM ? 'D' : 'Z', why);
-    if (send(0, out, n, MSG_NOSIGNAL) < 0) strerr_diefu1sys(E2E_TEMP, "answer on fd 0");
+    sync_new(n, cls, dirs, why);
+    for (i = 0; i < n; i++) {
+      size_t k = (size_t)snprintf(out, sizeof out, "%c %s", cls[i] == E2E_OK ? 'K' : cls[i] == E2E_PERM ? 'D' : 'Z', why[i]);
+      if (send(0, out, k, MSG_NOSIGNAL) < 0) strerr_diefu1sys(E2E_TEMP, "answer on fd 0");
+    }
+    if (end) return 0;
   }
 }
 
 int main(int argc, char const *const *argv)
 {
-  char why[4200];
+  char why[4200], dir[4096];
   char const *sender;
   int cls;
   if (argc != 2) strerr_dieusage(E2E_PERM, USAGE);
@@ -115,7 +153,7 @@ int main(int argc, char const *const *argv)
   if (!strcmp(argv[1], "-w")) return serve();
   sender = env_str("SENDER", 0);
   if (!sender && getenv("SENDER")) sender = "";
-  cls = deliver(argv[1], sender, env_str("RECIPIENT", 0), env_str("E2E_DELIVERY", 0), 0, why, sizeof why);
+  cls = deliver(argv[1], sender, env_str("RECIPIENT", 0), env_str("E2E_DELIVERY", 0), 0, dir, 1, why, sizeof why);
   if (cls != E2E_OK) strerr_dief1x(cls, why);
   return 0;
 }

@@ -396,14 +396,34 @@ static void drain(job *j)
 }
 
 /* ---- local deliveries: to long-lived e2e-local -w workers ---- */
+/* The oldest request handed to w has its answer. */
 static void local_done(lworker *w, int cls, char const *text)
 {
-  job *j = w->job;
-  w->job = 0;
-  w->idle = wall_ms();
+  job *j = lpool_pop(w);
+  if (!w->nj) w->idle = wall_ms();
   nlocal--;
   result(j->m, j->idx[0], cls, text, 0);
   job_end(j, 0);
+}
+
+/* The answers that have come, each for the oldest request still open. */
+static void worker_read(lworker *w)
+{
+  char text[LJOB_ANSWER];
+  int cls;
+  while (w->fd >= 0 && (cls = lpool_answer(w, text, sizeof text)) >= 0 && w->nj) local_done(w, cls, text);
+}
+
+/* Worker w has ended: what it was handed and did not answer is deferred,
+ * its place freed. */
+static void worker_gone(lworker *w, int st)
+{
+  char text[128];
+  if (w->fd >= 0) worker_read(w);
+  if (WIFEXITED(st)) snprintf(text, sizeof text, "e2e-local ended during the delivery (exit %d)", WEXITSTATUS(st));
+  else snprintf(text, sizeof text, "e2e-local ended during the delivery (signal %d)", WTERMSIG(st));
+  while (w->nj) local_done(w, E2E_TEMP, text);
+  lpool_drop(&pool, w);
 }
 
 /* The job to worker w, started first if it is a new place. */
@@ -417,7 +437,7 @@ static void hand(job *j, lworker *w)
   sender_rcpts(m, &e);
   snprintf(dv, sizeof dv, "%sR%u", m->id, j->idx[0]);
   f[0] = j->user; f[1] = e.sender; f[2] = e.rcpt[j->idx[0]]; f[3] = dv;
-  w->job = j;
+  w->job[w->nj++] = j;
   nlocal++;
   if (!w->pid && (err = lpool_start(w, jname[J_LOCAL], (char const *const *)environ))) {
     snprintf(text, sizeof text, "e2e-local: unable to run: %s", strerror(err));
@@ -426,28 +446,11 @@ static void hand(job *j, lworker *w)
     return;
   }
   fd = mess_open(m);
-  if (ljob_send(w->fd, fd, f) < 0) { close(w->fd); w->fd = -1; }   /* it ended: reap() says how */
-  close(fd);
-}
-
-static void worker_read(lworker *w)
-{
-  char text[LJOB_ANSWER];
-  int cls = lpool_answer(w, text, sizeof text);
-  if (cls >= 0 && w->job) local_done(w, cls, text);
-}
-
-/* Worker w has ended: what it was doing is deferred, its place freed. */
-static void worker_gone(lworker *w, int st)
-{
-  if (w->fd >= 0) worker_read(w);
-  if (w->job) {
-    char text[128];
-    if (WIFEXITED(st)) snprintf(text, sizeof text, "e2e-local ended during the delivery (exit %d)", WEXITSTATUS(st));
-    else snprintf(text, sizeof text, "e2e-local ended during the delivery (signal %d)", WTERMSIG(st));
-    local_done(w, E2E_TEMP, text);
+  if (ljob_send(w->fd, fd, f) < 0) {   /* it ended: reap() says how */
+    worker_read(w);                   /* the answers it gave before */
+    if (w->fd >= 0) { close(w->fd); w->fd = -1; }
   }
-  lpool_drop(&pool, w);
+  close(fd);
 }
 
 static void reap(void)
@@ -631,14 +634,14 @@ int main(void)
     int r;
     while (!stopping && sched.n && sched.v[0]->due <= now) { msg *m = sched.v[0]; hdel(m); attempt(m, now); }
     dispatch();
-    for (i = 0; i < pool.n; i++) busy += pool.w[i].job != 0;
+    for (i = 0; i < pool.n; i++) busy += pool.w[i].nj;
     if (stopping && !running && !busy) break;
     if (stopping) {
       tmo = stop_deadline - now;
       if (tmo <= 0) {
         log1("warning: children still running at the end of the wait: stopping them");
         for (j = running; j; j = j->next) kill(j->pid, SIGTERM);
-        for (i = 0; i < pool.n; i++) if (pool.w[i].job) kill(pool.w[i].pid, SIGTERM);
+        for (i = 0; i < pool.n; i++) if (pool.w[i].nj) kill(pool.w[i].pid, SIGTERM);
         break;
       }
     }

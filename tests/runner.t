@@ -275,7 +275,8 @@ for lim in 1 3; do
   wait_for 100 queue_empty "$H"
   ok $? "limit $lim: four remote runs and four local deliveries done"
   is "$(maxconc "$T_TMP/remote.conc")" "$lim" "E2E_CONCURRENCY=$lim: at most $lim e2e-remote at once"
-  is "$(maxconc "$T_TMP/local.conc")" "$lim" "E2E_LOCALCONCURRENCY=$lim: at most $lim e2e-local at once"
+  # the local ones are handed to one worker (it has room for 8)
+  is "$(maxconc "$T_TMP/local.conc")" 1 "E2E_LOCALCONCURRENCY=$lim: the four local deliveries go to one e2e-local"
   kill -TERM $RPID; wait $RPID
 done
 # E2E_DOMAINCONCURRENCY: at most that many at once to one domain (below
@@ -301,6 +302,32 @@ wait_for 100 queue_empty "$H"
 is "$(maxconc "$T_TMP/remote.conc")" 4 "E2E_DOMAINCONCURRENCY=1: four domains still at once"
 kill -TERM $RPID; wait $RPID
 rm -f "$T_TMP/bin/e2e-local"; ln -s "$TOP/bin/e2e-local" "$T_TMP/bin/e2e-local"
+# E2E_LOCALCONCURRENCY counts the local deliveries handed out at once; a
+# worker takes up to 8 before a second one starts. With the worker stopped,
+# it holds min(limit, 8) of nine messages; a second worker (only when the
+# limit is above 8) delivers the rest meanwhile; killed, the held ones are
+# deferred, then delivered once each.
+for lim in 3 10; do
+  H=$T_TMP/lcap$lim
+  mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+  LOG=$T_TMP/lcap$lim.log
+  start_runner "$H" "$LOG" E2E_LOCALCONCURRENCY=$lim E2E_RETRY=1
+  msg first | inject "$H" alice@alice.i2p bob@alice.i2p
+  wait_for 20 has bob 1
+  wpid=$(cat "/proc/$RPID/task/$RPID/children")
+  kill -STOP $wpid
+  for i in 1 2 3 4 5 6 7 8 9; do msg "c$i" | inject "$H" alice@alice.i2p bob@alice.i2p; done
+  held=$((lim < 8 ? lim : 8))
+  wait_for 30 has bob $((1 + 9 - held)) || [ $lim = 3 ]
+  sleep 1
+  is "$(nmail "$H/mail/bob") $(wc -w < "/proc/$RPID/task/$RPID/children")" "$((1 + (lim > 8 ? 9 - held : 0))) $((lim > 8 ? 2 : 1))" \
+    "E2E_LOCALCONCURRENCY=$lim: $held deliveries held by the stopped worker; $((lim > 8 ? 1 : 0)) other worker started"
+  kill -KILL $wpid
+  wait_for 50 has bob 10
+  ok $? "E2E_LOCALCONCURRENCY=$lim: after the kill all ten delivered, each once"
+  is "$(grep -c 'result=defer reason="e2e-local ended during the delivery (signal 9)"' "$LOG")" $held "... the $held held ones deferred first"
+  kill -TERM $RPID; wait $RPID
+done
 
 # ================= finished files: one sync of mess/ for several =================
 H=$T_TMP/park
@@ -317,6 +344,11 @@ if command -v strace >/dev/null; then
   n=$(awk '/queue\/mess", O_/ { d[$1] = $NF } /fsync\(/ { split($2, a, /[()]/); if (d[$1] == a[2]) { n++; d[$1] = "" } } END { print n + 0 }' "$T_TMP/park.st")
   [ "$n" -ge 1 ] && [ "$n" -le 10 ]
   ok $? "mess/ synced $n times for the 70 (once for each batch of up to 64, or 0.1 s), not 70"
+  # ... and the Maildir's new/ once for the deliveries a worker had waiting
+  # (e2e-local opens new/ only to sync it)
+  n=$(grep -c 'mail/bob/new", O_' "$T_TMP/park.st")
+  [ "$n" -ge 9 ] && [ "$n" -le 35 ]
+  ok $? "bob's new/ synced $n times for the 70 (up to 8 deliveries a sync), not 70"
   is "$(find "$H/queue/free" -type f | wc -l) $(find "$H/queue/free" -type f -name '.*' | wc -l)" "64 0" "64 files in free/ (free/N, none parked), the other six removed"
   # new mail: todo/ID linked as mess/ID, mess/ synced, then todo/ID removed; never a rename out of todo/
   l1=$(grep -nE ' (link|linkat)\(.*queue/todo/' "$T_TMP/park.st" | head -1 | cut -d: -f1)

@@ -191,9 +191,11 @@ size_t envelope_fmt(envelope const *e, char *out, size_t max);
 void unique_id(char *out);
 /* Delivers data into dir (a Maildir) as new/<base>,S=<size>,W=<crlfsize>,
  * unless a message of that base is already in new/ or in cur/ (then it
- * returns 1: already delivered). 0 delivered, -1 error (errno). */
+ * returns 1: already delivered). 0 delivered, -1 error (errno). With
+ * sync 0 the caller syncs new/ (fsync_dir) before it says delivered: one
+ * sync for several deliveries. */
 int maildir_put(char const *dir, char const *base, char const *head, size_t hlen,
-                int fd, char const *body, size_t blen);
+                int fd, char const *body, size_t blen, int sync);
 /* Creates dir/{tmp,new,cur} (mode 0700) as far as missing. */
 int maildir_make(char const *dir);
 
@@ -202,17 +204,26 @@ int maildir_make(char const *dir);
 #define LJOB_MAX 1024        /* a request packet, at most */
 /* Sends one request with the message's fd; 0 sent, -1 error (errno). */
 int ljob_send(int s, int fd, char const *const f[LJOB_FIELDS]);
-/* Receives one: 1 (f[] point into buf, *fd the message), 0 end of input,
- * -1 error (errno), -2 malformed (nothing kept open). */
-int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS]);
+/* Receives one (flags: 0, or MSG_DONTWAIT): 1 (f[] point into buf, *fd
+ * the message), 0 end of input, -1 error (errno; EAGAIN: none waiting),
+ * -2 malformed (nothing kept open). */
+int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS], int flags);
 #define LJOB_ANSWER 4400     /* an answer packet, at most */
+/* Requests a worker holds at once: it delivers those waiting one after
+ * the other, syncs each Maildir's new/ once, then answers them in order. */
+#define LJOB_DEPTH 8
 /* The runner's workers: pid 0 is a place not yet started, fd -1 a worker
- * that is ending (not yet reaped), job 0 an idle one since idle. */
+ * that is ending (not yet reaped); job[0..nj) the requests handed to it,
+ * oldest first; nj 0: idle since idle. */
 #define LPOOL_MAX 1000
-typedef struct lworker { pid_t pid; int fd; void *job; int64_t idle; } lworker;
+typedef struct lworker { pid_t pid; int fd; void *job[LJOB_DEPTH]; unsigned int nj; int64_t idle; } lworker;
 typedef struct lpool { lworker w[LPOOL_MAX]; unsigned int n; } lpool;
-/* An idle worker, else a new place (fewer than max), else 0. */
+/* The first worker with room (fewer than LJOB_DEPTH requests), so that a
+ * burst goes to one worker while it can take it; else a new place (fewer
+ * than max); else 0. */
 lworker *lpool_get(lpool *p, unsigned int max);
+/* Takes the oldest request off w: the job handed with it. */
+void *lpool_pop(lworker *w);
 /* Starts "PROG -w" on a new socket (qspawn); 0, or an errno. */
 int lpool_start(lworker *w, char const *prog, char const *const *envp);
 /* Frees w's place (its socket closed). */

@@ -3,8 +3,8 @@
  * \0DELIVERY\0" with the queue file (at the message's first byte) passed
  * along as SCM_RIGHTS; the answer is one packet, a letter and a text, as
  * e2e-remote reports: "K ...", "Z ..." (later), "D ..." (failed for
- * good). See docs/queue.md. And the runner's pool of such workers: one
- * socket each, one delivery at a time each. */
+ * good), one per request, in order. See docs/queue.md. And the runner's
+ * pool of such workers: one socket each, up to LJOB_DEPTH requests each. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,7 +42,7 @@ int ljob_send(int s, int fd, char const *const f[LJOB_FIELDS])
   return r == (ssize_t)n ? 0 : -1;
 }
 
-int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS])
+int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS], int flags)
 {
   char cbuf[CMSG_SPACE(sizeof(int) * 4)];
   struct iovec v;
@@ -55,7 +55,7 @@ int ljob_recv(int s, int *fd, char *buf, size_t max, char const *f[LJOB_FIELDS])
   v.iov_base = buf; v.iov_len = max;
   mh.msg_iov = &v; mh.msg_iovlen = 1;
   mh.msg_control = cbuf; mh.msg_controllen = sizeof cbuf;
-  while ((r = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) ;
+  while ((r = recvmsg(s, &mh, MSG_CMSG_CLOEXEC | flags)) < 0 && errno == EINTR) ;
   if (r < 0) return -1;
   /* every descriptor that came is ours to close, the first one kept */
   for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -88,10 +88,17 @@ bad:
 lworker *lpool_get(lpool *p, unsigned int max)
 {
   unsigned int i;
-  for (i = 0; i < p->n; i++) if (p->w[i].fd >= 0 && !p->w[i].job) return &p->w[i];
+  for (i = 0; i < p->n; i++) if (p->w[i].fd >= 0 && p->w[i].nj < LJOB_DEPTH) return &p->w[i];
   if (p->n >= max || p->n >= LPOOL_MAX) return 0;
-  p->w[p->n].pid = 0; p->w[p->n].fd = -1; p->w[p->n].job = 0;
+  p->w[p->n].pid = 0; p->w[p->n].fd = -1; p->w[p->n].nj = 0;
   return &p->w[p->n++];
+}
+
+void *lpool_pop(lworker *w)
+{
+  void *j = w->job[0];
+  memmove(w->job, w->job + 1, --w->nj * sizeof w->job[0]);
+  return j;
 }
 
 int lpool_start(lworker *w, char const *prog, char const *const *envp)
@@ -137,7 +144,7 @@ int64_t lpool_expire(lpool *p, int64_t now, int64_t idle, int all)
   for (i = 0; i < p->n; i++) {
     lworker *w = &p->w[i];
     int64_t left = all ? 0 : w->idle + idle - now;
-    if (w->fd < 0 || w->job) continue;
+    if (w->fd < 0 || w->nj) continue;
     if (left <= 0) { close(w->fd); w->fd = -1; }   /* it reads the end, exits */
     else if (next < 0 || left < next) next = left;
   }

@@ -1,5 +1,6 @@
 /* Maildir delivery: write tmp/, fsync, move into new/ (never over a file
- * there: rename_noreplace), fsync new/.
+ * there: rename_noreplace), fsync new/ (or leave that to the caller, who
+ * syncs it once for several).
  * Names carry the exact size (S=) and the size with CRLF line ends (W=),
  * so POP3 can list without reading. A base name derived from the queue
  * id and the recipient makes a repeated delivery a no-op. */
@@ -81,7 +82,7 @@ fail:
 }
 
 int maildir_put(char const *dir, char const *base, char const *head, size_t hlen,
-                int fd, char const *body, size_t blen)
+                int fd, char const *body, size_t blen, int sync)
 {
   char tmp[4096], name[512], path[4096];
   uint64_t size = 0, lfs = 0;
@@ -114,11 +115,13 @@ int maildir_put(char const *dir, char const *base, char const *head, size_t hlen
     if (errno == EEXIST) goto already;
     goto fail;
   }
+  if (!sync) return 0;
   snprintf(path, sizeof path, "%s/new", dir);
   return fsync_dir(path);
-already:
+already:   /* by a delivery that may have ended before its sync of new/ */
   unlink(tmp);
-  return 1;
+  snprintf(path, sizeof path, "%s/new", dir);
+  return sync && fsync_dir(path) < 0 ? -1 : 1;
 fail:
   e = errno;
   if (out >= 0) close(out);

@@ -89,6 +89,29 @@ a = ask(["bob", "a@b.i2p", "bob@alice.i2p", "w8R0"], fds=[f, g])
 check(a == "K delivered to bob", "two descriptors: the first is the message, the other closed", a)
 os.close(f)
 os.close(g)
+# requests sent one after the other without waiting for answers, as the
+# runner hands up to 8 to one worker: one answer each, in their order
+batch = [["bob", "a@b.i2p", "bob@alice.i2p", "b%dR0" % i] for i in range(10)]
+batch[3] = ["nobody", "a@b.i2p", "nobody@alice.i2p", "b3R0"]
+for i, fields in enumerate(batch):
+    data = b"".join(x.encode() + b"\0" for x in fields)
+    if i == 5:
+        ours.sendmsg([data])   # no descriptor: malformed
+        continue
+    f = opened()
+    ours.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f]))])
+    os.close(f)
+got = []
+for _ in batch:
+    try:
+        got.append(ours.recv(8192).decode(errors="replace"))
+    except (socket.timeout, OSError) as e:
+        got.append("no answer: %s" % e)
+want = ["K delivered to bob"] * 10
+want[3], want[5] = "D no mailbox for user nobody", "Z malformed request"
+check(got == want, "ten requests at once: ten answers, in order (K, D for no mailbox, Z for no descriptor)", got)
+check(sorted(n.split(",")[0] for n in newfiles() if n.startswith("b")) == ["b%dR0" % i for i in (0, 1, 2, 4, 6, 7, 8, 9)],
+      "the eight good ones in new/, each once", newfiles())
 pid_fds = os.listdir("/proc/%d/fd" % p.pid)
 check(sorted(pid_fds) == ["0", "1", "2"], "no descriptor of a request is left open in e2e-local", pid_fds)
 check(p.poll() is None, "still running after the bad requests")
