@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(uint8_t const *d, size_t n)
   }
   if (sendmsg(sv[0], &mh, 0) < 0) abort();
   for (i = 0; i < nfd; i++) close(fds[i]);
-  r = ljob_recv(sv[1], &fd, buf, sizeof buf, f);
+  r = ljob_recv(sv[1], &fd, buf, sizeof buf, f, 0);
   FZ_CHECK(r == 1 || r == -2 || (r == 0 && n == 1 && !nfd));
   if (r == 1) {
     FZ_CHECK(fd >= 0 && nfd >= 1);

@@ -152,11 +152,14 @@ static void test_files(char const *tmp)
   int r;
   snprintf(md, sizeof md, "%s/md", tmp);
   ok(!maildir_make(md) && !maildir_make(md), "maildir_make, twice");
-  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11);
+  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11, 1);
   snprintf(path, sizeof path, "%s/new/123.M1P1R0,S=16,W=20", md);
   ok(r == 0 && access(path, F_OK) == 0, "maildir_put names S= and W= exactly");
-  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11);
+  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11, 0);
   ok(r == 1 && count(md) >= 0, "the same delivery again is a no-op");
+  r = maildir_put(md, "124.M1P1R0", "", 0, -1, "x\n", 2, 0);
+  snprintf(path, sizeof path, "%s/new/124.M1P1R0,S=2,W=3", md);
+  ok(r == 0 && access(path, F_OK) == 0 && !unlink(path), "without the sync of new/ (left to the caller): delivered all the same");
   snprintf(md + strlen(md), 20, "/new");
   ok(count(md) == 1, "still one message in new/");
   md[strlen(md) - 4] = 0;
@@ -166,7 +169,7 @@ static void test_files(char const *tmp)
     snprintf(to, sizeof to, "%s/cur/123.M1P1R0,S=16,W=20:2,S", md);
     rename(from, to);
   }
-  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11);
+  r = maildir_put(md, "123.M1P1R0", "H: 1\n", 5, -1, "body\n.\nend\n", 11, 1);
   ok(r == 1, "no second delivery once the reader moved it to cur/");
   snprintf(path, sizeof path, "%s/tmp", md);
   ok(count(path) == 0, "tmp/ left empty");
