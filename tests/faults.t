@@ -12,7 +12,8 @@
 #   3. e2e-local: write ENOSPC, fsync EIO, the move into new/ (renameat2,
 #      or link where that has no RENAME_NOREPLACE) EIO/ENOSPC, the fsync of
 #      new/ failing after the move (the copy in new/ is whole; a repeated
-#      delivery is a no-op).
+#      delivery is a no-op); e2e-local -w's one sync of new/ for the
+#      deliveries it had waiting failing: each of them deferred.
 #   4. e2e-runner: its state write (rename of info/.t*) fails: logged, the
 #      state kept in memory and written at the next attempt; no duplicate.
 #      Its fsync of mess/ before a finished file is reused fails: exit
@@ -136,6 +137,11 @@ is "$(ls "$M/new" | wc -l) $(stat -c %s "$M/new/$f")" "1 $(sizeof "$f")" "... th
 env E2E_DELIVERY=lfault.R0 e2e-local bob <"$T_TMP/lbody"
 is "$? $(mfiles)" "0 1" "... the repeated delivery succeeds and is a no-op: one file"
 rm -f "$M/new/"*
+# e2e-local -w syncs new/ once for the deliveries it has waiting; that
+# sync failing defers each of them (and not another user's)
+msg "batch" >"$T_TMP/lbody"
+tap_py "$TOP/tests/local/batchfault.py" "$H" "$T_TMP/lbody"
+rm -f "$M/new/"* "$H/mail/alice/new/"*
 
 # ---- 4. the runner's state write fails ----
 # A message to a remote domain defers (no SAM bridge): the runner must
