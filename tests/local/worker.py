@@ -2,7 +2,6 @@
 it (lib/localjob.c): requests on a SOCK_SEQPACKET socket with the message's
 file descriptor passed along, one answer packet each; then what it does
 with requests the runner never sends."""
-import array
 import os
 import socket
 import subprocess
@@ -10,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from checks import check, status  # noqa: E402
+from ljobc import answers, close_wait, send  # noqa: E402
 
 home, msgfile = sys.argv[1], sys.argv[2]
 ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -20,17 +20,8 @@ ours.settimeout(10)
 
 
 def ask(fields, fd=None, fds=None):
-    data = b"".join(f.encode() + b"\0" for f in fields) if isinstance(fields, list) else fields
-    anc = []
-    if fds is None and fd is not None:
-        fds = [fd]
-    if fds:
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
-    ours.sendmsg([data], anc)
-    try:
-        return ours.recv(8192).decode(errors="replace")
-    except (socket.timeout, OSError) as e:
-        return "no answer: %s" % e
+    send(ours, fields, fds if fds is not None else ([fd] if fd is not None else []))
+    return answers(ours, 1)[0]
 
 
 def newfiles():
@@ -94,19 +85,13 @@ os.close(g)
 batch = [["bob", "a@b.i2p", "bob@alice.i2p", "b%dR0" % i] for i in range(10)]
 batch[3] = ["nobody", "a@b.i2p", "nobody@alice.i2p", "b3R0"]
 for i, fields in enumerate(batch):
-    data = b"".join(x.encode() + b"\0" for x in fields)
     if i == 5:
-        ours.sendmsg([data])   # no descriptor: malformed
+        send(ours, fields)   # no descriptor: malformed
         continue
     f = opened()
-    ours.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f]))])
+    send(ours, fields, [f])
     os.close(f)
-got = []
-for _ in batch:
-    try:
-        got.append(ours.recv(8192).decode(errors="replace"))
-    except (socket.timeout, OSError) as e:
-        got.append("no answer: %s" % e)
+got = answers(ours, len(batch))
 want = ["K delivered to bob"] * 10
 want[3], want[5] = "D no mailbox for user nobody", "Z malformed request"
 check(got == want, "ten requests at once: ten answers, in order (K, D for no mailbox, Z for no descriptor)", got)
@@ -115,12 +100,7 @@ check(sorted(n.split(",")[0] for n in newfiles() if n.startswith("b")) == ["b%dR
 pid_fds = os.listdir("/proc/%d/fd" % p.pid)
 check(sorted(pid_fds) == ["0", "1", "2"], "no descriptor of a request is left open in e2e-local", pid_fds)
 check(p.poll() is None, "still running after the bad requests")
-ours.close()
-try:
-    rc = p.wait(10)
-except subprocess.TimeoutExpired:
-    p.kill()
-    rc = "hung"
+rc = close_wait(ours, p)
 err = p.stderr.read().decode(errors="replace")
 check(rc == 0 and err == "", "the runner's end closed: exit 0, nothing on stderr", "%s %s" % (rc, err))
 sys.exit(status())
