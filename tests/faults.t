@@ -12,7 +12,7 @@
 #   3. e2e-local: write ENOSPC, fsync EIO, the move into new/ (renameat2,
 #      or link where that has no RENAME_NOREPLACE) EIO/ENOSPC, the fsync of
 #      new/ failing after the move (the copy in new/ is whole; a repeated
-#      delivery is a no-op); e2e-local -w's one sync of new/ for the
+#      delivery is a no-op that syncs new/ again); e2e-local -w's one sync of new/ for the
 #      deliveries it had waiting failing: each of them deferred.
 #   4. e2e-runner: its state write (rename of info/.t*) fails: logged, the
 #      state kept in memory and written at the next attempt; no duplicate.
@@ -134,6 +134,8 @@ inj fsync:error=EIO:when=2 env E2E_DELIVERY=lfault.R0 e2e-local bob <"$T_TMP/lbo
 is "$?" 111 "e2e-local, fsync of new/ fails after the move: exit 111"
 f=$(ls "$M/new")
 is "$(ls "$M/new" | wc -l) $(stat -c %s "$M/new/$f")" "1 $(sizeof "$f")" "... the copy in new/ is whole (its size is its S=)"
+inj fsync:error=EIO:when=2 env E2E_DELIVERY=lfault.R0 e2e-local bob <"$T_TMP/lbody" 2>/dev/null
+is "$? $(mfiles)" "111 1" "... a repeat that finds the copy syncs new/ too (its failure: exit 111), still one file"
 env E2E_DELIVERY=lfault.R0 e2e-local bob <"$T_TMP/lbody"
 is "$? $(mfiles)" "0 1" "... the repeated delivery succeeds and is a no-op: one file"
 rm -f "$M/new/"*
