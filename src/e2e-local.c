@@ -22,6 +22,9 @@ char const *PROG = "e2e-local";
 
 static char const *home;
 
+#define DIRMAX 4096   /* a Maildir's path, with its NUL */
+#define WHYMAX 4200   /* a reason, with the path in it */
+
 /* A base name that stays one path component and one Maildir name. */
 static int base_valid(char const *s)
 {
@@ -33,7 +36,7 @@ static int base_valid(char const *s)
   return 1;
 }
 
-/* One delivery of the message on fd into the Maildir dir (4096 bytes,
+/* One delivery of the message on fd into the Maildir dir (DIRMAX bytes,
  * set here): E2E_OK, E2E_PERM or E2E_TEMP, and why in why. No sender: no
  * Return-Path (an empty one is <>); base 0: a fresh unique name. sync 0:
  * new/ is left for the caller to sync. */
@@ -49,7 +52,7 @@ static int deliver(char const *user, char const *sender, char const *rcpt, char 
     snprintf(why, wmax, "invalid user name: %s", safe(s1, 65, user, strlen(user)));
     return E2E_PERM;
   }
-  if (snprintf(dir, 4096, "%s/mail/%s", home, user) >= 4096) {
+  if (snprintf(dir, DIRMAX, "%s/mail/%s", home, user) >= DIRMAX) {
     snprintf(why, wmax, "E2E_HOME is too long");
     return E2E_PERM;
   }
@@ -89,9 +92,9 @@ static int deliver(char const *user, char const *sender, char const *rcpt, char 
 
 /* Syncs the new/ of each Maildir that the deliveries cls[0..n) (OK ones)
  * went to, once; a delivery whose new/ cannot be synced is deferred. */
-static void sync_new(unsigned int n, int *cls, char dirs[][4096], char why[][4200])
+static void sync_new(unsigned int n, int *cls, char dirs[][DIRMAX], char why[][WHYMAX])
 {
-  char path[4096 + 8];
+  char path[DIRMAX + 8];
   unsigned int i, k;
   for (i = 0; i < n; i++) {
     if (cls[i] != E2E_OK) continue;
@@ -111,7 +114,7 @@ static void sync_new(unsigned int n, int *cls, char dirs[][4096], char why[][420
  * the other; then new/ synced and each answered, in order. */
 static int serve(void)
 {
-  static char dirs[LJOB_DEPTH][4096], why[LJOB_DEPTH][4200];
+  static char dirs[LJOB_DEPTH][DIRMAX], why[LJOB_DEPTH][WHYMAX];
   char req[LJOB_MAX], out[4300];
   char const *f[LJOB_FIELDS];
   int cls[LJOB_DEPTH];
@@ -144,7 +147,7 @@ static int serve(void)
 
 int main(int argc, char const *const *argv)
 {
-  char why[4200], dir[4096];
+  char why[WHYMAX], dir[DIRMAX];
   char const *sender;
   int cls;
   if (argc != 2) strerr_dieusage(E2E_PERM, USAGE);
