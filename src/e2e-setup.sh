@@ -59,6 +59,15 @@ mkdir -p "$home" || die "unable to create $home"
 cd "$home"
 mkdir -p env cache && (umask 077 && mkdir -p mail popfetch queue/tmp queue/todo queue/mess queue/info queue/free) ||
   die "unable to create the directories in $home"
+# mail/ is the top of a hierarchy for ext2/3/4's directory allocator
+# (chattr +T, as for /home): each Maildir made below it gets a block group
+# of its own, away from the queue and from other programs' files. Without
+# a journal a new inode is found only past every inode freed near it in
+# the last minutes; a Maildir beside a busy queue pays that per delivery.
+# Other file systems have no such flag: nothing to do there.
+case $(stat -f -c %T mail 2>/dev/null) in
+  ext2/ext3) chattr +T mail 2>/dev/null || warn "unable to mark mail/ as a top directory (chattr +T)" ;;
+esac
 [ -z "$remote" ] || (umask 077 && mkdir -p remote/smtp remote/pop3) || die "unable to create remote/"
 [ -p queue/trigger ] || mkfifo -m 0600 queue/trigger || die "unable to create queue/trigger"
 [ -e users ] || : > users || die "unable to create users"

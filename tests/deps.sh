@@ -8,7 +8,7 @@ check=""
 PKGS="$*"
 [ -n "$PKGS" ] || PKGS="build-essential linux-libc-dev musl-tools clang skalibs-dev libbearssl-dev libcrypt-dev s6 execline ucspi-tcp
  i2pd busybox python3 swaks mpop perl strace procps man-db libclang-rt-14-dev valgrind
- openssl libio-socket-ssl-perl libnet-ssleay-perl spamd spamc rspamd"
+ openssl e2fsprogs libio-socket-ssl-perl libnet-ssleay-perl spamd spamc rspamd"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -44,6 +44,12 @@ home=$T_TMP/home
 out=$("$P/bin/e2e-setup" "$home" alice.i2p 2>&1)
 ok $? "the installed e2e-setup makes a home"
 like "$out" "mail home $home for alice\.i2p is ready" "and says so"
+if [ "$(stat -f -c %T "$home")" = ext2/ext3 ]; then
+  lsattr -d "$home/mail" 2>/dev/null | grep -q '^[^ ]*T'
+  ok $? "on ext4, mail/ is the top of a hierarchy (chattr +T): each Maildir in a block group of its own"
+else
+  unlike "$out" "chattr" "no chattr where the file system has no such flag"
+fi
 for s in smtpd pop3d samaccept runner; do
   cmp -s "$P/share/e2e/run/$s/run" "$home/service/$s/run" && cmp -s "$P/share/e2e/run/$s/log/run" "$home/service/$s/log/run"
   ok $? "service/$s comes from the installed templates"
