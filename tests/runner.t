@@ -359,6 +359,29 @@ if command -v strace >/dev/null; then
   kill -TERM "$(cat "/proc/$RPID/task/$RPID/children")"; wait $RPID   # the runner, under strace
 fi
 
+# ================= a hand-off to e2e-local -w that cannot be sent =================
+# strace fails the runner's second sendmsg (the second of three deliveries
+# handed to one worker at once) with EPIPE after 1 s, as if the worker
+# had ended meanwhile: the runner reads what it answered before (the
+# first), closes its socket and hands it nothing more; the worker ends on
+# that, the second is deferred, then delivered, each message once. (A
+# runner that kept the socket takes the answer to the third delivery for
+# the second and loses it; one that closed it unread defers the first.)
+H=$T_TMP/sendfail
+mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+for i in 1 2 3; do msg "sf$i" | inject "$H" alice@alice.i2p bob@alice.i2p; done
+if command -v strace >/dev/null; then
+  LOG=$T_TMP/sendfail.log
+  strace -f -qq -o /dev/null -e trace=sendmsg -e inject=sendmsg:error=EPIPE:delay_enter=1000000:when=2 env PATH="$RPATH" E2E_HOME="$H" E2E_DOMAIN=alice.i2p E2E_RETRY=1 "$TOP/bin/e2e-runner" 2>>"$LOG" &
+  RPID=$!
+  bg_pid $RPID
+  wait_for 100 has bob 3 && wait_for 50 queue_empty "$H" && sleep 0.5
+  ok $? "three deliveries, the second hand-off failing: all three delivered"
+  is "$(for i in 1 2 3; do mails "$H/mail/bob" | grep -c "^body sf$i\$"; done | tr '\n' ' ')" "1 1 1 " "each once"
+  is "$(grep -c 'rcpt=bob@alice.i2p result=defer reason="e2e-local ended during the delivery' "$LOG")" 1 "one deferred, the one not sent; the log says why"
+  kill -TERM "$(cat "/proc/$RPID/task/$RPID/children")"; wait $RPID   # the runner, under strace
+fi
+
 # ================= todo/ID and mess/ID holding different files =================
 H=$T_TMP/clash
 mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
