@@ -584,6 +584,7 @@ static void setup(void)
   int fd;
   sigset_t set;
   home = env_need("E2E_HOME");
+  user_watch();                        /* HOME/recipients: read again only when it changes */
   env_need("E2E_DOMAIN");
   retry = env_uint("E2E_RETRY", 300, 1, 86400 * 30);
   warn = env_uint("E2E_WARN", 14400, 0, 86400 * 365);

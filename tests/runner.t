@@ -359,6 +359,30 @@ if command -v strace >/dev/null; then
   kill -TERM "$(cat "/proc/$RPID/task/$RPID/children")"; wait $RPID   # the runner, under strace
 fi
 
+# ================= users made and removed while the runner runs =================
+# The runner keeps HOME/recipients and reads it again when it changes:
+# renamed into place by e2e-passwd, or written in place (same inode).
+H=$T_TMP/users
+mkhome "$H" alice.i2p alice:pw bob:pw 2>/dev/null
+start_runner "$H" "$T_TMP/users.log"
+msg u1 | inject "$H" alice@alice.i2p erin@alice.i2p
+wait_for 50 grep -q 'rcpt=erin@alice.i2p result=fail reason="no such user here' "$T_TMP/users.log"
+ok $? "erin is no user yet: the delivery to her fails"
+printf 'pw\n' | e2e-passwd "$H" erin >/dev/null 2>&1
+msg u2 | inject "$H" alice@alice.i2p erin@alice.i2p
+wait_for 50 has erin 1
+ok $? "made by e2e-passwd while the runner runs: the next message to erin is delivered"
+# bob removed by hand, both files written in place (a name missing from
+# recipients is looked up in users)
+ino=$(stat -c %i "$H/recipients")
+grep -v '^bob:' "$H/users" > "$T_TMP/users.new" && cat "$T_TMP/users.new" > "$H/users" &&
+  grep -v '^bob$' "$H/recipients" > "$T_TMP/rcpts.new" && cat "$T_TMP/rcpts.new" > "$H/recipients"
+msg u3 | inject "$H" alice@alice.i2p bob@alice.i2p
+wait_for 50 grep -q 'rcpt=bob@alice.i2p result=fail reason="no such user here' "$T_TMP/users.log"
+ok $? "bob taken out of users and recipients in place (inode $ino, then $(stat -c %i "$H/recipients")): the delivery to him fails"
+is "$(nmail "$H/mail/bob")" 0 "and bob's Maildir holds nothing"
+kill -TERM $RPID; wait $RPID
+
 # ================= a hand-off to e2e-local -w that cannot be sent =================
 # strace fails the runner's second sendmsg (the second of three deliveries
 # handed to one worker at once) with EPIPE after 1 s, as if the worker

@@ -148,6 +148,8 @@ int user_exists(char const *home, char const *name);
 /* From now on HOME/recipients is read once, at the first lookup, and
  * kept for the life of the process (e2e-smtpd: one session). */
 void user_keep(void);
+/* ... or kept while the file is unchanged (a stat a lookup: the runner). */
+void user_watch(void);
 /* checkpw.c: checks a password by running $E2E_CHECKPW (default
  * e2e-checkpw; checkpassword style, "name\0password\0" on its fd 3),
  * which accepts a strong crypt(3) method only, compares in constant time

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "e2e.h"
 
 int user_valid(char const *name)
@@ -21,12 +22,24 @@ int user_valid(char const *name)
 }
 
 /* With user_keep, HOME/recipients (names only, no secrets) is read once
- * and kept: each lookup after the first reads the copy in memory. */
-static int keep;
+ * and kept: each lookup after the first reads the copy in memory. With
+ * user_watch, the copy is used while the file is the one read (device,
+ * inode, size, modification time: e2e-passwd renames a new file into
+ * place, an editor may write in place): a stat a lookup instead of a
+ * read, for a program that runs for days. */
+static int keep;                /* 1: for good, 2: while unchanged */
 static char *kept;
 static size_t keptlen;
+static struct stat keptst;
 
 void user_keep(void) { keep = 1; }
+void user_watch(void) { keep = 2; }
+
+static int same_file(struct stat const *a, struct stat const *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+      && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
 
 /* Calls f for each well-formed line of HOME/file until it returns
  * nonzero: "name:rest" lines (rest: restlen bytes, not terminated), or
@@ -40,6 +53,13 @@ static int lines_each(char const *home, char const *file, int colon, int missing
   size_t len;
   int r = 0, keepit = keep && !strcmp(file, "recipients");
   if (snprintf(path, sizeof path, "%s/%s", home, file) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
+  if (keepit && keep == 2) {   /* the stat before the read: a change after it is seen next time */
+    struct stat st;
+    int now = stat(path, &st) == 0;
+    if (kept && !(now && same_file(&st, &keptst))) { free(kept); kept = 0; }
+    if (!now) keepit = 0;
+    else keptst = st;
+  }
   if (keepit && kept) { buf = kept; len = keptlen; }
   else if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
   else if (keepit) { kept = buf; keptlen = len; }
