@@ -1,12 +1,13 @@
 /* Crash-safe files: what is renamed into place was fsynced first, and
  * so is the directory that names it. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "e2e.h"
 
@@ -61,42 +62,63 @@ static int same_file(char const *a, char const *b)
   return !stat(a, &x) && !stat(b, &y) && x.st_ino == y.st_ino && x.st_dev == y.st_dev;
 }
 
+/* A directory's entries, read into a buffer of the caller's with
+ * getdents64: no heap (opendir's buffer would be mapped and unmapped
+ * again at each call of a long-lived program). */
+typedef struct dirents { int fd; size_t pos, len; _Alignas(8) char buf[8192]; } dirents;
+struct dirent64_k { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; };
+
+/* The next name, or 0 at the end (errno 0) or on an error. */
+static char const *dirents_next(dirents *d)
+{
+  while (d->pos >= d->len) {
+    long n = syscall(SYS_getdents64, d->fd, d->buf, sizeof d->buf);
+    if (n <= 0) { if (!n) errno = 0; return 0; }
+    d->len = (size_t)n; d->pos = 0;
+  }
+  struct dirent64_k const *de = (void const *)(d->buf + d->pos);
+  d->pos += de->reclen;
+  return de->name;
+}
+
 /* Not a rename: without a journal nothing orders the writes of two
  * directories, and a sync of src by somebody else could put the old
  * name's removal on disk long before the new name. */
 int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_report *report, void *ctx)
 {
-  char from[4096], to[4096], dn[300];
-  char *names = 0;   /* for each name linked: its kind, the name, \0 */
-  size_t len = 0, alloc = 0, i;
+  char from[4096], to[4096], dn[300], mine[4096];
+  char *names = mine;   /* for each name linked: its kind, the name, \0 */
+  size_t len = 0, alloc = sizeof mine, i;
   int n = 0, e;
-  struct dirent *de;
-  DIR *d = opendir(src);
-  if (!d) return -1;
-  while ((errno = 0, de = readdir(d))) {
-    size_t l = strlen(de->d_name) + 1;
-    if (de->d_name[0] == '.' || !name(dn, sizeof dn, de->d_name)
-        || snprintf(from, sizeof from, "%s/%s", src, de->d_name) >= (int)sizeof from
+  char const *de;
+  dirents d;
+  d.pos = d.len = 0;
+  if ((d.fd = openat(AT_FDCWD, src, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) return -1;
+  while ((de = dirents_next(&d))) {
+    size_t l = strlen(de) + 1;
+    if (de[0] == '.' || !name(dn, sizeof dn, de)
+        || snprintf(from, sizeof from, "%s/%s", src, de) >= (int)sizeof from
         || snprintf(to, sizeof to, "%s/%s", dst, dn) >= (int)sizeof to) continue;
     char kind = DIR_MOVE_MOVED;
     if (link(from, to) < 0) {
       if (errno == ENOENT) continue;
-      if (errno != EEXIST) { report(DIR_MOVE_LINKFAIL, de->d_name, ctx); continue; }
-      if (!same_file(from, to)) { report(DIR_MOVE_CLASH, de->d_name, ctx); continue; }
+      if (errno != EEXIST) { report(DIR_MOVE_LINKFAIL, de, ctx); continue; }
+      if (!same_file(from, to)) { report(DIR_MOVE_CLASH, de, ctx); continue; }
       kind = DIR_MOVE_BOTH;   /* a crash between link and unlink: only the old name goes */
     }
-    while (len + 1 + l > alloc) {
-      char *g = grow(names, &alloc, 1, 4096);
+    while (len + 1 + l > alloc) {   /* past our own buffer: on the heap */
+      char *g = names == mine ? malloc(2 * alloc) : grow(names, &alloc, 1, 4096);
       if (!g) goto fail;
+      if (names == mine) { memcpy(g, mine, len); alloc *= 2; }
       names = g;
     }
     names[len] = kind;
-    memcpy(names + len + 1, de->d_name, l);
+    memcpy(names + len + 1, de, l);
     len += 1 + l;
   }
   if (errno) goto fail;
-  closedir(d);
-  d = 0;
+  close(d.fd);
+  d.fd = -1;
   if (len && fsync_dir(dst) < 0) goto fail;
   for (i = 0; i < len; i += 2 + strlen(names + i + 1)) {
     char const *nm = names + i + 1;
@@ -107,12 +129,12 @@ int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_rep
     report(names[i], nm, ctx);
     if (names[i] == DIR_MOVE_MOVED) n++;
   }
-  free(names);
+  if (names != mine) free(names);
   return n;
 fail:
   e = errno;
-  if (d) closedir(d);
-  free(names);
+  if (d.fd >= 0) close(d.fd);
+  if (names != mine) free(names);
   errno = e;
   return -1;
 }

@@ -258,6 +258,13 @@ static void note_move(int what, char const *name, void *ctx)
   snprintf(moves + n, sizeof moves - n, "%d:%s ", what, name);
 }
 
+static int nmoved;
+static void count_move(int what, char const *name, void *ctx)
+{
+  (void)name; (void)ctx;
+  nmoved += what == DIR_MOVE_MOVED;
+}
+
 static int touch(char const *dir, char const *name, char const *text)
 {
   char p[600];
@@ -305,6 +312,26 @@ static void test_dir_move(char const *tmp)
          "dir_move: a failed link (EXDEV) reported as LINKFAIL, nothing moved (%s)", moves);
       rmdir(x);
     } else ok(0, "mkdtemp in /dev/shm: %s", strerror(errno));
+  }
+  {
+    /* more names than dir_move's own buffer holds (4 KiB) and than one
+     * read of the directory brings (8 KiB of entries): all moved, each
+     * reported once */
+    char c[512], d[512], nm[64];
+    int i, st;
+    snprintf(c, sizeof c, "%s/dm-c", tmp);
+    snprintf(d, sizeof d, "%s/dm-d", tmp);
+    mkdir(c, 0700);
+    mkdir(d, 0700);
+    for (i = 0; i < 600; i++) {
+      snprintf(nm, sizeof nm, "m%04d.a-rather-long-name-%04d", i, i);
+      touch(c, nm, "x");
+    }
+    nmoved = 0;
+    st = dir_move(c, d, same_name, count_move, 0);
+    ok(st == 600 && nmoved == 600 && count(c) == 0 && count(d) == 600,
+       "dir_move: 600 names (past its 4 KiB buffer, several reads of the directory): %d moved, %d reported, %d left",
+       st, nmoved, count(c));
   }
 }
 
