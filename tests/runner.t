@@ -3,8 +3,9 @@
 # for unknown users and unroutable domains, remote recipients through
 # e2e-remote (missing: a temporary error and back-off; a stand-in: its K/Z/D
 # report), the delay notice and the bounce at the end of the lifetime, the
-# lock, SIGTERM, no CPU while idle, and the long-lived e2e-local -w (one
-# for many deliveries, killed mid-delivery, ended when idle).
+# lock, SIGTERM, no CPU while idle, users made and removed while it runs,
+# and the long-lived e2e-local -w (one for many deliveries, a hand-off
+# that cannot be sent, killed mid-delivery, ended when idle).
 . "$(dirname "$0")/lib.sh"
 
 # The runner's PATH has our programs only, so that "e2e-remote" is
