@@ -189,7 +189,7 @@ fi
 # mail through the tree
 out=$(submit "$smtp" alice alicepw alice@alice.i2p bob@alice.i2p 1 2>&1)
 is "$out" "sent 1" "submission through the supervised smtpd"
-until_ok 100 test "$(nmail "$home/mail/bob")" = 1
+until_ok 100 eval 'test "$(nmail "$home/mail/bob")" = 1'
 ok $? "delivered into bob's Maildir by the supervised runner"
 is "$(pop_count "$pop3" bob bobpw 2>&1)" 1 "bob fetches it through the supervised pop3d"
 if [ -n "$ROOT" ]; then
@@ -202,7 +202,7 @@ smtp_sam=$(printf 'EHLO peer.i2p\r\nMAIL FROM:<>\r\nRCPT TO:<alice@alice.i2p>\r\
 r=$(ctl peer ed25519-1 "$(hex "$smtp_sam")")
 got=$(unhex "${r#got }")
 like "$got" '250 2\.0\.0 ok' "a peer's message through samaccept and the SAM-side smtpd is queued"
-until_ok 100 test "$(nmail "$home/mail/alice")" = 1
+until_ok 100 eval 'test "$(nmail "$home/mail/alice")" = 1'
 ok $? "and delivered to alice"
 
 # logs
@@ -247,11 +247,11 @@ for s in smtpd pop3d samaccept runner; do
   until_ok 100 restarted "$home/service/$s" "$old"
   ok $? "$s SIGKILLed: s6-supervise starts it again, and it is ready"
 done
-until_ok 100 test "$(ctl waiting)" -ge 1
+until_ok 100 eval 'test "$(ctl waiting)" -ge 1'
 ok $? "the new samaccept has its ACCEPTs waiting"
 out=$(submit "$smtp" alice alicepw alice@alice.i2p bob@alice.i2p 1 2>&1)
 is "$out" "sent 1" "submission after the restarts"
-until_ok 100 test "$(nmail "$home/mail/bob")" = 2
+until_ok 100 eval 'test "$(nmail "$home/mail/bob")" = 2'
 ok $? "and delivery"
 
 # The runner SIGKILLed again and again while 30 messages come in: each is
@@ -267,7 +267,7 @@ for _ in 1 2 3 4 5 6; do
 done
 wait "$burst"
 is "$(cat "$T_TMP/burst")" "sent 30" "30 messages accepted while the runner was killed $kills times"
-until_ok 200 test "$(nmail "$home/mail/bob")" -ge 32
+until_ok 200 eval 'test "$(nmail "$home/mail/bob")" -ge 32'
 n=$(nmail "$home/mail/bob")
 is "$n" 32 "every message delivered, none twice"
 subjects=$(cat "$home"/mail/bob/new/* "$home"/mail/bob/cur/* 2>/dev/null | grep -c '^Subject: s6 test ')
@@ -322,7 +322,7 @@ if [ -n "$ROOT" ] && getent passwd nobody >/dev/null; then
   is "$(tree_of "$USV" | awk '$2 != "nobody"')" "" "everything runs as the user"
   out=$(submit "$usmtp" carol 'carol pw' carol@bob.i2p carol@bob.i2p 1 2>&1)
   is "$out" "sent 1" "submission"
-  until_ok 100 test "$(pop_count "$upop3" carol 'carol pw' 2>/dev/null)" = 1
+  until_ok 100 eval 'test "$(pop_count "$upop3" carol "carol pw" 2>/dev/null)" = 1'
   ok $? "delivery and POP3"
   stop_tree "$uhome" "$USV"
   ok $? "s6-svscanctl -t stops it"

@@ -121,7 +121,7 @@ out=$(timeout 60 swaks --server "127.0.0.2:$smtps" --tls --auth PLAIN --auth-use
 is "$?" 0 "swaks --tls with AUTH PLAIN to smtpd-tls"
 like "$out" '<- +220 2\.0\.0 ready to start TLS' "... STARTTLS answered 220"
 like "$out" '<~ +250 2\.0\.0 ok' "... the message got 250 inside TLS"
-until_ok 100 test "$(nmail "$M")" = 1
+until_ok 100 eval 'test "$(nmail "$M")" = 1'
 ok $? "the runner delivered it into alice's Maildir"
 cp "$(ls "$M"/new/* "$M"/cur/* 2>/dev/null | head -1)" "$T_TMP/msg"
 grep -q '^Subject: over TLS' "$T_TMP/msg" && ! grep -q '^X-Mailer' "$T_TMP/msg"
@@ -162,7 +162,7 @@ print(tls, "STLS" in p.capa())
 PY
 )
 is "$got" "False False" "smtpd and pop3d on loopback: plain text, no STARTTLS or STLS offered"
-until_ok 100 test "$(nmail "$M")" = 2
+until_ok 100 eval 'test "$(nmail "$M")" = 2'
 ok $? "... and their mail is delivered as before"
 unlike "$(cat "$H/log/smtpd/current")" 'e2e-tlsd' "no e2e-tlsd in smtpd's log"
 
