@@ -12,8 +12,9 @@
 #   3. e2e-local: write ENOSPC, fsync EIO, the move into new/ (renameat2,
 #      or link where that has no RENAME_NOREPLACE) EIO/ENOSPC, the fsync of
 #      new/ failing after the move (the copy in new/ is whole; a repeated
-#      delivery is a no-op that syncs new/ again); e2e-local -w's one sync of new/ for the
-#      deliveries it had waiting failing: each of them deferred.
+#      delivery is a no-op that syncs new/ again); e2e-local -w's one
+#      sync of new/ for the deliveries it had waiting failing: each of
+#      them deferred.
 #   4. e2e-runner: its state write (rename of info/.t*) fails: logged, the
 #      state kept in memory and written at the next attempt; no duplicate.
 #      Its fsync of mess/ before a finished file is reused fails: exit

@@ -47,6 +47,11 @@ like "$out" "mail home $home for alice\.i2p is ready" "and says so"
 if [ "$(stat -f -c %T "$home")" = ext2/ext3 ]; then
   lsattr -d "$home/mail" 2>/dev/null | grep -q '^[^ ]*T'
   ok $? "on ext4, mail/ is the top of a hierarchy (chattr +T): each Maildir in a block group of its own"
+  # chattr failing (here a stand-in that refuses): a warning, the home made
+  mkdir -p "$T_TMP/nochattr" && printf '#!/bin/sh\nexit 1\n' >"$T_TMP/nochattr/chattr" && chmod +x "$T_TMP/nochattr/chattr"
+  out2=$(PATH="$T_TMP/nochattr:$PATH" "$P/bin/e2e-setup" "$T_TMP/home4" alice.i2p 2>&1)
+  ok $? "chattr failing: e2e-setup still makes the home"
+  like "$out2" 'warning: unable to mark mail/ as a top directory \(chattr \+T\)' "... and warns"
 else
   unlike "$out" "chattr" "no chattr where the file system has no such flag"
 fi

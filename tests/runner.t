@@ -382,6 +382,12 @@ msg u3 | inject "$H" alice@alice.i2p bob@alice.i2p
 wait_for 50 grep -q 'rcpt=bob@alice.i2p result=fail reason="no such user here' "$T_TMP/users.log"
 ok $? "bob taken out of users and recipients in place (inode $ino, then $(stat -c %i "$H/recipients")): the delivery to him fails"
 is "$(nmail "$H/mail/bob")" 0 "and bob's Maildir holds nothing"
+# recipients removed: the copy is dropped, users answers
+rm "$H/recipients"
+msg u4 | inject "$H" alice@alice.i2p erin@alice.i2p
+wait_for 50 has erin 2
+ok $? "HOME/recipients removed while the runner runs: erin, in users, still gets her mail"
+unlike "$(cat "$T_TMP/users.log")" 'warning|fatal' "without a warning"
 kill -TERM $RPID; wait $RPID
 
 # ================= a hand-off to e2e-local -w that cannot be sent =================

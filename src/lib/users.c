@@ -35,7 +35,7 @@ static struct stat keptst;
 void user_keep(void) { keep = 1; }
 void user_watch(void) { keep = 2; }
 
-static int same_file(struct stat const *a, struct stat const *b)
+static int stat_same(struct stat const *a, struct stat const *b)
 {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
       && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
@@ -56,7 +56,7 @@ static int lines_each(char const *home, char const *file, int colon, int missing
   if (keepit && keep == 2) {   /* the stat before the read: a change after it is seen next time */
     struct stat st;
     int now = stat(path, &st) == 0;
-    if (kept && !(now && same_file(&st, &keptst))) { free(kept); kept = 0; }
+    if (kept && !(now && stat_same(&st, &keptst))) { free(kept); kept = 0; }
     if (!now) keepit = 0;
     else keptst = st;
   }
