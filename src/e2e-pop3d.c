@@ -2,7 +2,6 @@
  * $E2E_HOME/mail/USER, passwords from $E2E_HOME/users. In the manner of
  * qmail-popup + qmail-pop3d: one line reader, a command table, one line
  * per reply. Messages are stored with LF ends and sent with CRLF. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -325,16 +324,16 @@ static int bytime(void const *a, void const *b)
 static void scan_cur(void)
 {
   size_t a = 0;
-  struct dirent *e;
-  DIR *d = opendir("cur");
-  if (!d) die_sys("open", "cur");
-  while ((e = readdir(d))) {
+  char const *e;
+  dirents d;
+  if (dirents_open(&d, "cur") < 0) die_sys("open", "cur");
+  while ((e = dirents_next(&d))) {
     msg *x;
-    if (e->d_name[0] == '.') continue;
+    if (e[0] == '.') continue;
     if (nm == a && !(m = grow(m, &a, sizeof *m, 64))) die_nomem();
     x = &m[nm];
     memset(x, 0, sizeof *x);
-    if (!(x->name = strdup(e->d_name))) die_nomem();
+    if (!(x->name = strdup(e))) die_nomem();
     x->base = strcspn(x->name, ":");
     x->t = stamp(x->name);
     if (msgsize(x) < 0) {
@@ -344,7 +343,8 @@ static void scan_cur(void)
     }
     nm++;
   }
-  closedir(d);
+  if (errno) die_sys("read", "cur");
+  dirents_close(&d);
   if (nm) qsort(m, nm, sizeof *m, bytime);
 }
 

@@ -4,7 +4,6 @@
  * and the directory entry naming it are on disk; then the runner is
  * woken through the trigger FIFO. See docs/queue.md. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -96,8 +95,8 @@ static int claim(void)
   char dir[QPATH];
   unsigned char have[QFREE_SLOTS] = { 0 };
   unsigned int i, start = (unsigned int)getpid() % QFREE_SLOTS;
-  struct dirent *e;
-  DIR *d;
+  char const *e;
+  dirents d;
   int fd;
   snprintf(dir, sizeof dir, "%s/queue/" QDIR_FREE, home);
   /* from a slot of our own, so that writers spread out: the first few by
@@ -105,12 +104,12 @@ static int claim(void)
    * for the rest, not an open per slot */
   for (i = 0; i < QFREE_TRIES; i++)
     if ((fd = take(dir, (start + i) % QFREE_SLOTS)) != -1) return fd < 0 ? -1 : fd;
-  if (!(d = opendir(dir))) return -1;
-  while ((e = readdir(d))) {
+  if (dirents_open(&d, dir) < 0) return -1;
+  while ((e = dirents_next(&d))) {
     uint64_t k;
-    if (e->d_name[0] != '.' && scan_u64(e->d_name, QFREE_SLOTS - 1, &k)) have[k] = 1;
+    if (e[0] != '.' && scan_u64(e, QFREE_SLOTS - 1, &k)) have[k] = 1;
   }
-  closedir(d);
+  dirents_close(&d);
   for (i = QFREE_TRIES; i < QFREE_SLOTS; i++) {
     unsigned int k = (start + i) % QFREE_SLOTS;
     if (have[k] && (fd = take(dir, k)) != -1) return fd < 0 ? -1 : fd;

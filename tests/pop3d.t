@@ -7,7 +7,7 @@
 P="$TOP/tests/pop3d/pop3.py"
 H=$T_TMP/home
 export E2E_HOME=$H
-mkhome "$H" test.i2p 'alice:s3cret pass' bob:bobpw carol:carolpw dave:davepw erin:erinpw \
+mkhome "$H" test.i2p 'alice:s3cret pass' bob:bobpw carol:carolpw dave:davepw erin:erinpw fay:faypw \
   || { echo "Bail out! cannot make a mail home (bin/e2e-setup, bin/e2e-passwd)"; exit 1; }
 ok 0 "mail home made with e2e-setup and e2e-passwd"
 A=$H/mail/alice
@@ -66,6 +66,20 @@ sess "USER ALICE" "PASS s3cret pass" "USER alice" "PASS s3cret pass" QUIT
 is "$(words)" "+OK +OK -ERR -ERR +OK " "USER is case-insensitive; USER/PASS after login get -ERR"
 like "$ERR" "login ok user=alice" "login logged"
 unlike "$ERR" "s3cret" "the password is not logged"
+
+# A Maildir whose cur/ cannot be read (getdents64 fails with EIO there,
+# strace -P: new/ is read and moved as usual): the client is told to try
+# later, the log says what failed, exit 111, nothing lost. LeakSanitizer
+# cannot work under ptrace: off (sanitizer builds).
+printf 'Subject: e\n\nkept\n' >"$H/mail/fay/new/1700000600.M000001P1,S=17,W=20"
+printf '%s\r\n' "USER fay" "PASS faypw" STAT QUIT | ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o /dev/null \
+  -P "$H/mail/fay/cur" -e inject=getdents64:error=EIO env E2E_HOME="$H" E2E_TIMEOUT=30 e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
+RC=$?
+is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p)" "111 -ERR [SYS/TEMP] unable to open the mailbox, try again later" \
+  "cur/ unreadable: -ERR [SYS/TEMP], exit 111"
+like "$(cat "$T_TMP/err")" "unable to read cur: I/O error" "... the failed read in the log"
+sess "USER fay" "PASS faypw" STAT QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 1 messages (20 octets)" "... and the message there at the next login"
 
 # ---- TRANSACTION state ----
 sess "USER dave" "PASS davepw" STAT LIST UIDL "RETR 1" "LIST 1" QUIT

@@ -2,12 +2,10 @@
  * so is the directory that names it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "e2e.h"
 
@@ -62,25 +60,6 @@ static int same_file(char const *a, char const *b)
   return !stat(a, &x) && !stat(b, &y) && x.st_ino == y.st_ino && x.st_dev == y.st_dev;
 }
 
-/* A directory's entries, read into a buffer of the caller's with
- * getdents64: no heap (opendir's buffer would be mapped and unmapped
- * again at each call of a long-lived program). */
-typedef struct dirents { int fd; size_t pos, len; _Alignas(8) char buf[8192]; } dirents;
-struct dirent64_k { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; };
-
-/* The next name, or 0 at the end (errno 0) or on an error. */
-static char const *dirents_next(dirents *d)
-{
-  while (d->pos >= d->len) {
-    long n = syscall(SYS_getdents64, d->fd, d->buf, sizeof d->buf);
-    if (n <= 0) { if (!n) errno = 0; return 0; }
-    d->len = (size_t)n; d->pos = 0;
-  }
-  struct dirent64_k const *de = (void const *)(d->buf + d->pos);
-  d->pos += de->reclen;
-  return de->name;
-}
-
 /* Not a rename: without a journal nothing orders the writes of two
  * directories, and a sync of src by somebody else could put the old
  * name's removal on disk long before the new name. */
@@ -92,8 +71,7 @@ int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_rep
   int n = 0, e;
   char const *de;
   dirents d;
-  d.pos = d.len = 0;
-  if ((d.fd = openat(AT_FDCWD, src, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) return -1;
+  if (dirents_open(&d, src) < 0) return -1;
   while ((de = dirents_next(&d))) {
     size_t l = strlen(de) + 1;
     if (de[0] == '.' || !name(dn, sizeof dn, de)
@@ -117,8 +95,7 @@ int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_rep
     len += 1 + l;
   }
   if (errno) goto fail;
-  close(d.fd);
-  d.fd = -1;
+  dirents_close(&d);
   if (len && fsync_dir(dst) < 0) goto fail;
   for (i = 0; i < len; i += 2 + strlen(names + i + 1)) {
     char const *nm = names + i + 1;
@@ -133,7 +110,7 @@ int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_rep
   return n;
 fail:
   e = errno;
-  if (d.fd >= 0) close(d.fd);
+  dirents_close(&d);
   if (names != mine) free(names);
   errno = e;
   return -1;

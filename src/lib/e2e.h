@@ -107,6 +107,15 @@ typedef int dir_move_name(char *out, size_t max, char const *name);
 typedef void dir_move_report(int what, char const *name, void *ctx);
 int dir_move(char const *src, char const *dst, dir_move_name *name, dir_move_report *report, void *ctx);
 
+/* ---- dirents.c: a directory's names, without the heap ---- */
+/* dirents_open: -1 (errno) when path cannot be opened as a directory.
+ * dirents_next: the next name ("." and ".." included), or 0 at the end
+ * (errno 0) or on an error (errno set). dirents_close keeps errno. */
+typedef struct dirents { int fd; size_t pos, len; _Alignas(8) char buf[8192]; } dirents;
+int dirents_open(dirents *d, char const *path);
+char const *dirents_next(dirents *d);
+void dirents_close(dirents *d);
+
 /* ---- libc.c: system calls one C library has no wrapper for ---- */
 /* rename that fails with EEXIST instead of replacing to (renameat2; link
  * and unlink where the file system has no RENAME_NOREPLACE). */

@@ -3,7 +3,6 @@
  * its schedule (a min-heap by due time); and starting a child with given
  * fds and a clean signal mask, that dies with the runner. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -153,16 +152,13 @@ int qmsg_remove(char const *qdir, qmsg const *m)
 int qdir_each(char const *qdir, char const *sub, void (*f)(char const *id))
 {
   char path[4096];
-  DIR *d;
-  struct dirent *de;
-  int e;
-  if (qpath(path, qdir, sub, 0) < 0 || !(d = opendir(path))) return -1;
-  while ((errno = 0, de = readdir(d)))
-    if (qid_valid(de->d_name)) f(de->d_name);
-  e = errno;
-  closedir(d);
-  errno = e;
-  return e ? -1 : 0;
+  char const *de;
+  dirents d;
+  if (qpath(path, qdir, sub, 0) < 0 || dirents_open(&d, path) < 0) return -1;
+  while ((de = dirents_next(&d)))
+    if (qid_valid(de)) f(de);
+  dirents_close(&d);
+  return errno ? -1 : 0;
 }
 
 void qclean(char const *qdir, int64_t tmpage)
@@ -173,24 +169,24 @@ void qclean(char const *qdir, int64_t tmpage)
   unsigned int i;
   int64_t now = (int64_t)time(0);
   for (i = 0; i < 4; i++) {
-    DIR *d;
-    struct dirent *de;
-    if (qpath(path, qdir, sub[i], 0) < 0 || !(d = opendir(path))) continue;
-    while ((de = readdir(d))) {
-      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-      if (i == 1 && qid_valid(de->d_name)) {   /* info/ID without mess/ID */
-        if (qpath(path, qdir, QDIR_MESS, de->d_name) < 0 || stat(path, &st) == 0 || errno != ENOENT) continue;
+    dirents d;
+    char const *de;
+    if (qpath(path, qdir, sub[i], 0) < 0 || dirents_open(&d, path) < 0) continue;
+    while ((de = dirents_next(&d))) {
+      if (!strcmp(de, ".") || !strcmp(de, "..")) continue;
+      if (i == 1 && qid_valid(de)) {   /* info/ID without mess/ID */
+        if (qpath(path, qdir, QDIR_MESS, de) < 0 || stat(path, &st) == 0 || errno != ENOENT) continue;
       }
-      if (qpath(path, qdir, sub[i], de->d_name) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+      if (qpath(path, qdir, sub[i], de) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
       if (!i && st.st_size) continue;   /* mess/: only an emptied one (a long one, recycled) */
       /* free/: a free/.ID left waiting, a free/N with a second name (a
        * power cut after e2e-queue moved it into todo/, before the old
        * name's removal was on disk) */
-      if (i == 3 && de->d_name[0] != '.' && st.st_nlink < 2) continue;
+      if (i == 3 && de[0] != '.' && st.st_nlink < 2) continue;
       if (i == 2 && now - st.st_mtime < tmpage) continue;
       unlink(path);
     }
-    closedir(d);
+    dirents_close(&d);
   }
 }
 
