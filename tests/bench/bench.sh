@@ -29,7 +29,7 @@ sh tests/bench/deps.sh || exit 1
 # directory marked +T). A run started minutes after the last one removed
 # its work directory (tens of thousands of files) paid for those
 # deletions in every Maildir file it made: e2e-local 1.8 samples (0.45
-# ms) a message in that search, against 0.06 six minutes later
+# ms) a message in that search, against 0.06 seven minutes later
 # (tests/bench/notes.md). So the run waits until 370 s have passed since
 # the last one's removal.
 STAMP=/var/tmp/e2e-bench.removed
