@@ -80,6 +80,18 @@ is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p)" "111 -ERR [SYS/TEMP] unable to 
 like "$(cat "$T_TMP/err")" "unable to read cur: I/O error" "... the failed read in the log"
 sess "USER fay" "PASS faypw" STAT QUIT
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 1 messages (20 octets)" "... and the message there at the next login"
+# The same for new/ (read by dir_move, which then moves nothing): the new
+# message stays in new/ until a login that can read it.
+printf 'Subject: f\n\nnew\n' >"$H/mail/fay/new/1700000601.M000001P1,S=16,W=19"
+printf '%s\r\n' "USER fay" "PASS faypw" STAT QUIT | ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o /dev/null \
+  -P "$H/mail/fay/new" -e inject=getdents64:error=EIO env E2E_HOME="$H" E2E_TIMEOUT=30 e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
+RC=$?
+is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p) $(ls "$H/mail/fay/new")" \
+  "111 -ERR [SYS/TEMP] unable to open the mailbox, try again later 1700000601.M000001P1,S=16,W=19" \
+  "new/ unreadable: -ERR [SYS/TEMP], exit 111, the message left in new/"
+like "$(cat "$T_TMP/err")" "unable to move new/ to cur: I/O error" "... the failed move in the log"
+sess "USER fay" "PASS faypw" STAT QUIT
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 2 messages (39 octets)" "... and both there at the next login"
 
 # ---- TRANSACTION state ----
 sess "USER dave" "PASS davepw" STAT LIST UIDL "RETR 1" "LIST 1" QUIT
