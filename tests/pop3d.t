@@ -77,7 +77,7 @@ printf '%s\r\n' "USER fay" "PASS faypw" STAT QUIT | ASAN_OPTIONS=detect_leaks=0 
 RC=$?
 is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p)" "111 -ERR [SYS/TEMP] unable to open the mailbox, try again later" \
   "cur/ unreadable: -ERR [SYS/TEMP], exit 111"
-like "$(cat "$T_TMP/err")" "unable to read cur: I/O error" "... the failed read in the log"
+like "$(cat "$T_TMP/err")" "unable to read cur: (I/O|Input/output) error" "... the failed read in the log (musl or glibc wording)"
 sess "USER fay" "PASS faypw" STAT QUIT
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 1 messages (20 octets)" "... and the message there at the next login"
 # The same for new/ (read by dir_move, which then moves nothing): the new
@@ -89,7 +89,7 @@ RC=$?
 is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p) $(ls "$H/mail/fay/new")" \
   "111 -ERR [SYS/TEMP] unable to open the mailbox, try again later 1700000601.M000001P1,S=16,W=19" \
   "new/ unreadable: -ERR [SYS/TEMP], exit 111, the message left in new/"
-like "$(cat "$T_TMP/err")" "unable to move new/ to cur: I/O error" "... the failed move in the log"
+like "$(cat "$T_TMP/err")" "unable to move new/ to cur: (I/O|Input/output) error" "... the failed move in the log"
 sess "USER fay" "PASS faypw" STAT QUIT
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 2 messages (39 octets)" "... and both there at the next login"
 
