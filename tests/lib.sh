@@ -20,23 +20,32 @@ svscan_env() { printf '%s\n' "${SVSCAN_ENV#ASAN_OPTIONS=}" >"$1/env/ASAN_OPTIONS
 TESTDATA=${E2E_TESTDATA:-$TOP/../shared/testdata}
 T_N=0 T_FAIL=0
 
+# t_fail NAME [DIAGNOSTIC]: a failed test, on stdout for TAP and, with its
+# diagnostic, on stderr too: prove without -v shows only stderr, so a
+# failure in make check's log (CI's) says what was got.
+t_fail() {
+  T_FAIL=$((T_FAIL + 1))
+  echo "not ok $T_N - $1"
+  [ -z "${2-}" ] || printf '%s\n' "$2"
+  { echo "${0##*/}: not ok $T_N - $1"; [ -z "${2-}" ] || printf '%s\n' "$2"; } >&2
+}
 ok() {   # ok CONDITION-EXIT-STATUS NAME: ok $? "name"  or  ok 0 "name"
   T_N=$((T_N + 1))
-  if [ "$1" = 0 ]; then echo "ok $T_N - $2"; else echo "not ok $T_N - $2"; T_FAIL=$((T_FAIL + 1)); fi
+  if [ "$1" = 0 ]; then echo "ok $T_N - $2"; else t_fail "$2"; fi
 }
 is() {   # is GOT WANT NAME
   T_N=$((T_N + 1))
   if [ "$1" = "$2" ]; then echo "ok $T_N - $3"
-  else echo "not ok $T_N - $3"; printf '#   got:  %s\n#   want: %s\n' "$1" "$2"; T_FAIL=$((T_FAIL + 1)); fi
+  else t_fail "$3" "$(printf '#   got:  %s\n#   want: %s' "$1" "$2")"; fi
 }
 like() { # like GOT REGEX NAME   (grep -E on the whole text)
   T_N=$((T_N + 1))
   if printf '%s' "$1" | grep -Eq -- "$2"; then echo "ok $T_N - $3"
-  else echo "not ok $T_N - $3"; printf '#   got: %s\n#   want /%s/\n' "$1" "$2" | head -20; T_FAIL=$((T_FAIL + 1)); fi
+  else t_fail "$3" "$(printf '#   got: %s\n#   want /%s/\n' "$1" "$2" | head -20)"; fi
 }
 unlike() {
   T_N=$((T_N + 1))
-  if printf '%s' "$1" | grep -Eq -- "$2"; then echo "not ok $T_N - $3"; printf '#   got: %s\n' "$1" | head -20; T_FAIL=$((T_FAIL + 1))
+  if printf '%s' "$1" | grep -Eq -- "$2"; then t_fail "$3" "$(printf '#   got: %s\n' "$1" | head -20)"
   else echo "ok $T_N - $3"; fi
 }
 diag() { echo "# $*"; }
