@@ -20,8 +20,9 @@ NMSG=$(ls "$SRC"/new | wc -l)
 ms() { date +%s%3N; }
 # sess LINE...: one session on fds 0/1, each LINE sent with CRLF, all at
 # once (pipelined). Replies in $OUT (CRs removed), log in $ERR, exit in $RC.
+WRAP=()   # a command sess runs e2e-pop3d under (strace, below)
 sess() {
-  printf '%s\r\n' "$@" | env E2E_HOME="$H" E2E_TIMEOUT="${TMO:-30}" e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
+  printf '%s\r\n' "$@" | "${WRAP[@]}" env E2E_HOME="$H" E2E_TIMEOUT="${TMO:-30}" e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
   RC=$?
   OUT=$(tr -d '\r' <"$T_TMP/out"); ERR=$(cat "$T_TMP/err")
 }
@@ -67,29 +68,29 @@ is "$(words)" "+OK +OK -ERR -ERR +OK " "USER is case-insensitive; USER/PASS afte
 like "$ERR" "login ok user=alice" "login logged"
 unlike "$ERR" "s3cret" "the password is not logged"
 
-# A Maildir whose cur/ cannot be read (getdents64 fails with EIO there,
-# strace -P: new/ is read and moved as usual): the client is told to try
-# later, the log says what failed, exit 111, nothing lost. LeakSanitizer
-# cannot work under ptrace: off (sanitizer builds).
+# A Maildir whose cur/ or new/ cannot be read (getdents64 fails with EIO
+# on that directory only, strace -P): the client is told to try later,
+# the log says what failed, exit 111, nothing lost. LeakSanitizer cannot
+# work under ptrace: off (sanitizer builds).
+eio_login() {   # eio_login DIR: fay's login with DIR of her Maildir unreadable
+  WRAP=(env ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o /dev/null -P "$H/mail/fay/$1" -e inject=getdents64:error=EIO)
+  sess "USER fay" "PASS faypw" STAT QUIT
+  WRAP=()
+}
+sysfail="-ERR [SYS/TEMP] unable to open the mailbox, try again later"
 printf 'Subject: e\n\nkept\n' >"$H/mail/fay/new/1700000600.M000001P1,S=17,W=20"
-printf '%s\r\n' "USER fay" "PASS faypw" STAT QUIT | ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o /dev/null \
-  -P "$H/mail/fay/cur" -e inject=getdents64:error=EIO env E2E_HOME="$H" E2E_TIMEOUT=30 e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
-RC=$?
-is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p)" "111 -ERR [SYS/TEMP] unable to open the mailbox, try again later" \
-  "cur/ unreadable: -ERR [SYS/TEMP], exit 111"
-like "$(cat "$T_TMP/err")" "unable to read cur: (I/O|Input/output) error" "... the failed read in the log (musl or glibc wording)"
+eio_login cur
+is "$RC $(printf '%s\n' "$OUT" | sed -n 3p)" "111 $sysfail" "cur/ unreadable: -ERR [SYS/TEMP], exit 111"
+like "$ERR" "unable to read cur: (I/O|Input/output) error" "... the failed read in the log (musl or glibc wording)"
 sess "USER fay" "PASS faypw" STAT QUIT
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 1 messages (20 octets)" "... and the message there at the next login"
-# The same for new/ (read by dir_move, which then moves nothing): the new
-# message stays in new/ until a login that can read it.
+# new/ is read by dir_move, which then moves nothing: the new message
+# stays in new/ until a login that can read it.
 printf 'Subject: f\n\nnew\n' >"$H/mail/fay/new/1700000601.M000001P1,S=16,W=19"
-printf '%s\r\n' "USER fay" "PASS faypw" STAT QUIT | ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o /dev/null \
-  -P "$H/mail/fay/new" -e inject=getdents64:error=EIO env E2E_HOME="$H" E2E_TIMEOUT=30 e2e-pop3d >"$T_TMP/out" 2>"$T_TMP/err"
-RC=$?
-is "$RC $(tr -d '\r' <"$T_TMP/out" | sed -n 3p) $(ls "$H/mail/fay/new")" \
-  "111 -ERR [SYS/TEMP] unable to open the mailbox, try again later 1700000601.M000001P1,S=16,W=19" \
+eio_login new
+is "$RC $(printf '%s\n' "$OUT" | sed -n 3p) $(ls "$H/mail/fay/new")" "111 $sysfail 1700000601.M000001P1,S=16,W=19" \
   "new/ unreadable: -ERR [SYS/TEMP], exit 111, the message left in new/"
-like "$(cat "$T_TMP/err")" "unable to move new/ to cur: (I/O|Input/output) error" "... the failed move in the log"
+like "$ERR" "unable to move new/ to cur: (I/O|Input/output) error" "... the failed move in the log"
 sess "USER fay" "PASS faypw" STAT QUIT
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "+OK 2 messages (39 octets)" "... and both there at the next login"
 
