@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,29 +137,40 @@ static void watchdog(void)
   armed = t;
 }
 
-/* prog [arg] on fd0 and fd1, SIGPIPE back to its default: posix_spawnp,
- * which shares our memory until the exec (no copy of the page tables);
- * -1 when it cannot be run, said in the log. */
+/* prog [arg] on fd0 and fd1, as qmail-smtpd starts qmail-queue: vfork,
+ * which shares our memory until the exec (no copy of the page tables),
+ * with every signal blocked until then and SIGPIPE and SIGALRM back to
+ * their defaults in the child. An exec failure comes back in err, which
+ * the child shares. -1 when it cannot be run, said in the log. */
 static pid_t spawn(char const *prog, char const *arg, int fd0, int fd1)
 {
-  char const *argv[3] = { prog, arg, 0 };
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  sigset_t dfl;
+  static char const *argv[3];
+  static volatile int err;
+  static sigset_t old;
+  sigset_t all;
   pid_t pid;
-  int e;
-  sigemptyset(&dfl);
-  sigaddset(&dfl, SIGPIPE);
-  if ((e = posix_spawn_file_actions_init(&fa))) { errno = e; return -1; }
-  if ((e = posix_spawnattr_init(&at))) { posix_spawn_file_actions_destroy(&fa); errno = e; return -1; }
-  if (!(e = posix_spawn_file_actions_adddup2(&fa, fd0, 0)) && !(e = posix_spawn_file_actions_adddup2(&fa, fd1, 1))
-      && !(e = posix_spawnattr_setsigdefault(&at, &dfl)) && !(e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF)))
-    e = posix_spawnp(&pid, prog, &fa, &at, (char *const *)argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  if (!e) return pid;
-  say("fatal: unable to exec %s: %s", prog, strerror(e));
-  errno = e;
+  argv[0] = prog; argv[1] = arg; argv[2] = 0;
+  err = 0;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  pid = vfork();
+  if (!pid) {
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGALRM, SIG_DFL);
+    if (dup2(fd0, 0) < 0 || dup2(fd1, 1) < 0) err = errno;
+    else {
+      sigprocmask(SIG_SETMASK, &old, 0);
+      execvp(argv[0], (char *const *)argv);
+      err = errno;
+    }
+    _exit(127);
+  }
+  if (pid < 0) err = errno;
+  else if (err) { while (waitpid(pid, 0, 0) < 0 && errno == EINTR) ; pid = -1; }
+  sigprocmask(SIG_SETMASK, &old, 0);
+  if (pid > 0) return pid;
+  say("fatal: unable to exec %s: %s", prog, strerror(err));
+  errno = err;
   return -1;
 }
 
