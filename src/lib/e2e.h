@@ -82,6 +82,9 @@ int close_fail(int fd);
 int read_all(int fd, char **out, size_t *len, size_t max);
 /* Reads a small file whole (at most max bytes); -1 on error (errno). */
 int file_read(char const *path, char **out, size_t *len, size_t max);
+/* Reads a file whole into buf when it is shorter than cap: 1 and *len; 0
+ * when it is not (nothing usable in buf); -1 on error (errno). */
+int file_read_into(char const *path, char *buf, size_t cap, size_t *len);
 /* Room for more in a malloc'd array of elements of size bytes that
  * doubles as it fills (first elements at first): the new array, *alloc
  * updated; 0 when out of memory (p still valid). */

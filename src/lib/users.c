@@ -28,7 +28,8 @@ int user_valid(char const *name)
  * place, an editor may write in place): a stat a lookup instead of a
  * read, for a program that runs for days. */
 static int keep;                /* 1: for good, 2: while unchanged */
-static char *kept;
+static char *kept;              /* keptbuf, or malloc'd when it did not fit */
+static char keptbuf[8192];
 static size_t keptlen;
 static struct stat keptst;
 
@@ -56,11 +57,15 @@ static int lines_each(char const *home, char const *file, int colon, int missing
   if (keepit && keep == 2) {   /* the stat before the read: a change after it is seen next time */
     struct stat st;
     int now = stat(path, &st) == 0;
-    if (kept && !(now && stat_same(&st, &keptst))) { free(kept); kept = 0; }
+    if (kept && !(now && stat_same(&st, &keptst))) { if (kept != keptbuf) free(kept); kept = 0; }
     if (!now) keepit = 0;
     else keptst = st;
   }
   if (keepit && kept) { buf = kept; len = keptlen; }
+  else if (keepit && (r = file_read_into(path, keptbuf, sizeof keptbuf, &len))) {
+    if (r < 0) return errno == ENOENT && !missing ? 0 : -1;
+    kept = buf = keptbuf; keptlen = len; r = 0;
+  }
   else if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
   else if (keepit) { kept = buf; keptlen = len; }
   for (p = buf, end = buf + len; p < end && !r; ) {

@@ -178,6 +178,11 @@ static void test_files(char const *tmp)
   ok(!file_read(path, &data, &len, 100) && len == 4 && !strcmp(data, "two\n"), "file_read terminates");
   free(data);
   ok(file_read(path, &data, &len, 3) < 0 && errno == EFBIG, "file_read bounds the size");
+  { char b[5];
+    ok(file_read_into(path, b, sizeof b, &len) == 1 && len == 4 && !memcmp(b, "two\n", 4), "file_read_into: a file shorter than the buffer");
+    ok(file_read_into(path, b, 4, &len) == 0, "file_read_into: 0 for a file as long as the buffer");
+    snprintf(path, sizeof path, "%s/none", tmp);
+    ok(file_read_into(path, b, sizeof b, &len) < 0 && errno == ENOENT, "file_read_into: a missing file"); }
 }
 
 static void test_users(char const *tmp)
@@ -228,6 +233,19 @@ static void test_users(char const *tmp)
   ok(user_hash(tmp, "eve", hash, sizeof hash) == 0, "a name with a NUL in it matches nothing");
   ok(user_hash(tmp, "last", hash, sizeof hash) == 1 && !strcmp(hash, "$6$end"), "after a name over 64 characters, a last line without a newline: its hash whole");
   ok(user_hash(tmp, "last", hash, 4) == 1 && !strcmp(hash, "$6$"), "a hash cut to the room given");
+  /* user_watch (the runner): the copy is used while the file is unchanged;
+   * one too long for the built-in buffer (8 KiB) is kept in memory of its
+   * own, and a change either way is seen */
+  snprintf(path, sizeof path, "%s/recipients", tmp);
+  user_watch();
+  ok(user_exists(tmp, "carol") == 1 && user_exists(tmp, "zed") == 0, "user_watch: the first lookup reads recipients");
+  f = fopen(path, "w");
+  { int i; for (i = 0; i < 2000; i++) fprintf(f, "user%d\n", i); }
+  fputs("zed\n", f); fclose(f);
+  ok(user_exists(tmp, "zed") == 1 && user_exists(tmp, "user0") == 1 && user_exists(tmp, "user1999") == 1
+     && user_exists(tmp, "carol") == 0, "user_watch: a rewritten recipients file over 8 KiB, read whole");
+  f = fopen(path, "w"); fputs("carol\nalice\n", f); fclose(f);
+  ok(user_exists(tmp, "carol") == 1 && user_exists(tmp, "zed") == 0, "user_watch: and back to a short one");
   /* user_keep (e2e-smtpd): recipients read once, later changes unseen;
    * last here, it lasts for the process */
   snprintf(path, sizeof path, "%s/recipients", tmp);
