@@ -180,7 +180,7 @@ if [ -n "$ROOT" ]; then
   like "$procs" " $SQ e2e-runner" "e2e-runner runs as $SQ"
   like "$procs" " $SA e2e-samaccept" "e2e-samaccept runs as $SA"
   tcp=$(ps -o user:20=,args= -p "$(s6-svstat -o pid "$home/service/smtpd")" -p "$(s6-svstat -o pid "$home/service/pop3d")")
-  like "$tcp" "$SU +tcpserver .* e2e-smtpd" "smtpd's tcpserver runs as $SU"
+  like "$tcp" "$SU +tcpserver .* /[^ ]*/e2e-smtpd\$" "smtpd's tcpserver runs as $SU"
   like "$tcp" 'e2e-mail +tcpserver .* e2e-pop3d' "pop3d's tcpserver runs as e2e-mail"
   is "$(awk '$3 == "s6-log" && $2 != "e2e-log"' <<<"$procs")" "" "every s6-log runs as e2e-log"
   is "$(awk '$2 == "root" && $3 != "s6-supervise"' <<<"$procs")" "" "nothing but s6 runs as root"

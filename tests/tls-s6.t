@@ -104,8 +104,8 @@ ok $? "they listen on 127.0.0.2"
 
 if [ -n "$ROOT" ]; then
   args() { ps -o user:20=,args= -p "$(s6-svstat -o pid "$H/service/$1")" | tr -s ' '; }
-  like "$(args smtpd-tls)" "^$(cat "$H/service/smtpd/data/user") tcpserver .* 127\.0\.0\.2 $smtps e2e-tlsd e2e-smtpd$" \
-    "smtpd-tls: tcpserver ... e2e-tlsd e2e-smtpd, as smtpd's account"
+  like "$(args smtpd-tls)" "^$(cat "$H/service/smtpd/data/user") tcpserver .* 127\.0\.0\.2 $smtps e2e-tlsd /[^ ]*/e2e-smtpd$" \
+    "smtpd-tls: tcpserver ... e2e-tlsd /PATH/e2e-smtpd, as smtpd's account"
   like "$(args pop3d-tls)" "^e2e-mail tcpserver .* 127\.0\.0\.2 $pop3s e2e-tlsd e2e-pop3d$" \
     "pop3d-tls: tcpserver ... e2e-tlsd e2e-pop3d, as e2e-mail"
 fi
