@@ -36,7 +36,7 @@ typedef struct wbuf {
   size_t n;
   int64_t deadline;   /* absolute now_ms(); 0 = none */
   int err;            /* sticky: a write failed or timed out */
-  char buf[4096];
+  char buf[16384];    /* a 4 KiB message and its header in one write */
 } wbuf;
 
 typedef struct rbuf {
