@@ -166,6 +166,18 @@ until_ok 100 eval 'test "$(nmail "$M")" = 2'
 ok $? "... and their mail is delivered as before"
 unlike "$(cat "$H/log/smtpd/current")" 'e2e-tlsd' "no e2e-tlsd in smtpd's log"
 
+# run/smtpd looks e2e-smtpd and e2e-scrub up in PATH when it starts: not
+# found there, it says so and exits (s6 tries again), no tcpserver
+echo /usr/bin:/bin > "$H/env/PATH"
+s6-svc -r "$H/service/smtpd-tls"
+until_ok 100 grep -q "smtpd-tls: fatal: e2e-smtpd or e2e-scrub not found in $H/libexec:/usr/bin:/bin" "$H/log/smtpd-tls/current"
+ok $? "smtpd-tls with a PATH without e2e-smtpd: says so in its log"
+until_ok 50 eval '! listens 127.0.0.2 "$smtps"'
+ok $? "... and nothing listens on its port"
+rm -f "$H/env/PATH"
+until_ok 200 eval 'listens 127.0.0.2 "$smtps"'
+ok $? "PATH back: s6's next start listens again"
+
 # ---------------------------------------------------------------- stop
 stop_tree "$H"
 ok $? "s6-svscanctl -t: s6-svscan exits"
