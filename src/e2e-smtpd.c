@@ -144,12 +144,10 @@ static void watchdog(void)
  * the child shares. -1 when it cannot be run, said in the log. */
 static pid_t spawn(char const *prog, char const *arg, int fd0, int fd1)
 {
-  static char const *argv[3];
-  static volatile int err;
-  static sigset_t old;
-  sigset_t all;
+  char const *argv[3] = { prog, arg, 0 };
+  static volatile int err;   /* written by the child, read here after */
+  sigset_t all, old;
   pid_t pid;
-  argv[0] = prog; argv[1] = arg; argv[2] = 0;
   err = 0;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);

@@ -167,16 +167,19 @@ int file_read(char const *path, char **out, size_t *len, size_t max)
 int file_read_into(char const *path, char *buf, size_t cap, size_t *len)
 {
   size_t n = 0;
-  int e, fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   while (n < cap) {
     ssize_t r = read(fd, buf + n, cap - n);
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) { e = errno; close(fd); errno = e; if (r < 0) return -1; *len = n; return 1; }
+    if (r < 0) return close_fail(fd);
+    if (!r) break;
     n += (size_t)r;
   }
   close(fd);
-  return 0;
+  if (n == cap) return 0;
+  *len = n;
+  return 1;
 }
 
 int close_fail(int fd)

@@ -52,7 +52,7 @@ static int lines_each(char const *home, char const *file, int colon, int missing
 {
   char path[4096], name[USER_MAX + 1], *buf, *p, *end;
   size_t len;
-  int r = 0, keepit = keep && !strcmp(file, "recipients");
+  int r = 0, fit, keepit = keep && !strcmp(file, "recipients");
   if (snprintf(path, sizeof path, "%s/%s", home, file) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
   if (keepit && keep == 2) {   /* the stat before the read: a change after it is seen next time */
     struct stat st;
@@ -62,9 +62,9 @@ static int lines_each(char const *home, char const *file, int colon, int missing
     else keptst = st;
   }
   if (keepit && kept) { buf = kept; len = keptlen; }
-  else if (keepit && (r = file_read_into(path, keptbuf, sizeof keptbuf, &len))) {
-    if (r < 0) return errno == ENOENT && !missing ? 0 : -1;
-    kept = buf = keptbuf; keptlen = len; r = 0;
+  else if (keepit && (fit = file_read_into(path, keptbuf, sizeof keptbuf, &len))) {
+    if (fit < 0) return errno == ENOENT && !missing ? 0 : -1;
+    kept = buf = keptbuf; keptlen = len;
   }
   else if (file_read(path, &buf, &len, 1 << 22) < 0) return errno == ENOENT && !missing ? 0 : -1;
   else if (keepit) { kept = buf; keptlen = len; }
