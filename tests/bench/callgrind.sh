@@ -44,31 +44,36 @@ open(sys.argv[1], "w", newline="").write(s)
 EOF
 tr -d '\r' <"$W/msg" >"$W/msg.lf"
 
+# Each program sees the environment its service gives it (env -i, PATH
+# and the home's env/; for e2e-smtpd also what tcpserver sets), not this
+# shell's: getenv compares every name it holds.
 # cg NAME CMD...: CMD under callgrind (not what it execs or spawns), its
 # output in $W/NAME.stdout; total NAME prints its instructions
 cg() {
 	local name=$1; shift
-	s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/$name.out" "$@" >"$W/$name.stdout" 2>"$W/$name.err" || {
+	env -i PATH="$PATH" "${VARS[@]}" s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/$name.out" "$@" >"$W/$name.stdout" 2>"$W/$name.err" || {
 		echo "callgrind: $name failed:" >&2; tail -5 "$W/$name.err" >&2; exit 1; }
 }
 total() { sed -n 's/^totals: //p' "$W/$1.out" | head -1; }
 ir() { python3 -c 'import sys; print("%-12s %9.0f instructions a message" % (sys.argv[1], int(sys.argv[2]) / int(sys.argv[3])))' "$@"; }
 
-PROTO=TCP TCPREMOTEIP=127.0.0.1 E2E_TRUSTUSER=bench cg smtpd e2e-smtpd <"$W/session"
+VARS=(PROTO=TCP TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=40000 E2E_TRUSTUSER=bench)
+cg smtpd e2e-smtpd <"$W/session"
+VARS=()
 [ "$(find "$H/queue/todo" -type f | wc -l)" = "$N" ] || { echo "callgrind: e2e-smtpd did not queue $N messages" >&2; exit 1; }
 ir e2e-smtpd "$(total smtpd)" "$N"
 # (its exec of the next program must fail, or callgrind writes nothing: all
 # of e2e-scrub's work is done by then, and it exits 111 saying so)
-PROTO=TCP s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/scrub.out" e2e-scrub "$W/none" <"$W/msg.lf" 2>"$W/scrub.err"
+env -i PATH="$PATH" PROTO=TCP s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/scrub.out" e2e-scrub "$W/none" <"$W/msg.lf" 2>"$W/scrub.err"
 grep -q "unable to run $W/none" "$W/scrub.err" || { echo "callgrind: scrub failed:" >&2; tail -5 "$W/scrub.err" >&2; exit 1; }
 ir e2e-scrub "$(total scrub)" 1
 printf 'Fbench@bench.i2p\0Tbench@bench.i2p\0\0' >"$W/envelope"
-s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/queue.out" e2e-queue <"$W/msg.lf" 1<"$W/envelope" 2>"$W/queue.err" || {
+env -i PATH="$PATH" s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/queue.out" e2e-queue <"$W/msg.lf" 1<"$W/envelope" 2>"$W/queue.err" || {
 	echo "callgrind: queue failed:" >&2; tail -5 "$W/queue.err" >&2; exit 1; }
 ir e2e-queue "$(total queue)" 1
 # the runner: N+1 messages waiting, started, stopped once all are delivered
 new=$H/mail/bench/new
-s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/runner.out" e2e-runner 2>"$W/runner.err" &
+env -i PATH="$PATH" s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/runner.out" e2e-runner 2>"$W/runner.err" &
 rp=$!
 for _ in $(seq 600); do [ "$(find "$new" -type f | wc -l)" -ge $((N + 1)) ] && break; sleep 0.1; done
 kill -TERM "$rp"; wait "$rp"
