@@ -262,13 +262,13 @@ static unsigned int peer_count(char const *b32)
 
 static void setenv_or_die(char const *name, char const *value)
 {
-  if (env_set(name, value) < 0) { log2("unable to set ", name); _exit(E2E_TEMP); }
+  if (setenv(name, value, 1) < 0) { log2("unable to set ", name); _exit(E2E_TEMP); }
 }
 
 static void setport(char const *name, unsigned int port)
 {
   char num[16];
-  if (!port) { env_unset(name); return; }
+  if (!port) { unsetenv(name); return; }
   snprintf(num, sizeof num, "%u", port);
   setenv_or_die(name, num);
 }

@@ -627,7 +627,7 @@ static void setup(void)
    * (e2e-samaccept, for the user's own mail clients): AUTH and relaying as
    * over TCP, never E2E_TRUSTUSER; the stages we run see PROTO=TCP. */
   sam = i2p && !env_uint("E2E_SUBMISSION", 0, 0, 1);
-  if (i2p && !sam && env_set("PROTO", "TCP") < 0) strerr_diefu1sys(E2E_TEMP, "set PROTO");
+  if (i2p && !sam && setenv("PROTO", "TCP", 1) < 0) strerr_diefu1sys(E2E_TEMP, "set PROTO");
   home = env_need("E2E_HOME");
   d = env_need("E2E_DOMAIN");
   if (strlen(d) > ADDR_DOMAINMAX - 11 || snprintf(a, sizeof a, "postmaster@%s", d) < 0 || addr_check(a, strlen(a), b))

@@ -241,7 +241,7 @@ static void spawn(char **argv)
   if (child < 0) strerr_diefu1sys(E2E_TEMP, "fork");
   if (!child) {
     snprintf(num, sizeof num, "%d", c[1]);
-    if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || fcntl(c[1], F_SETFD, 0) < 0 || env_set("E2E_TLSCTL", num) < 0)
+    if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || fcntl(c[1], F_SETFD, 0) < 0 || setenv("E2E_TLSCTL", num, 1) < 0)
       strerr_diefu1sys(E2E_TEMP, "set up the program's descriptors");
     signal(SIGPIPE, SIG_DFL);
     execvp(argv[0], argv);

@@ -100,7 +100,7 @@ static int resolve(char const *domain, i2p_wellknown *w, char const **why)
   pid_t pid;
   /* A name our router does not know (yet) must not refuse a sender. */
   char const *u = getenv("E2E_RESOLVE_UNKNOWN");
-  if ((!u || !*u) && env_set("E2E_RESOLVE_UNKNOWN", "111") < 0) { *why = "out of memory"; return E2E_TEMP; }
+  if ((!u || !*u) && setenv("E2E_RESOLVE_UNKNOWN", "111", 1) < 0) { *why = "out of memory"; return E2E_TEMP; }
   if (pipe2(p, O_CLOEXEC) < 0) { *why = "unable to make a pipe"; return E2E_TEMP; }
   nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
   if (nul < 0) { *why = "unable to open /dev/null"; return E2E_TEMP; }

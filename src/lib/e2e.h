@@ -24,9 +24,6 @@ char const *env_str(char const *name, char const *dflt);
 char const *env_need(char const *name);
 /* An unsigned number in [min, max]; dflt when unset; dies 100 when malformed. */
 uint64_t env_uint(char const *name, uint64_t dflt, uint64_t min, uint64_t max);
-/* setenv (replacing) and unsetenv, for the lookups above: -1 and errno. */
-int env_set(char const *name, char const *value);
-int env_unset(char const *name);
 /* Parses a whole decimal string; 1 ok, 0 malformed or out of range. */
 int scan_u64(char const *s, uint64_t max, uint64_t *out);
 

@@ -459,39 +459,11 @@ static void test_libc(char const *tmp)
 #endif
 }
 
-/* env.c's hashed lookups against the environment as it changes */
-static void test_env(void)
-{
-  char name[32];
-  int i, all = 1;
-  ok(env_set("E2E_UT_A", "one") == 0 && !strcmp(env_str("E2E_UT_A", "-"), "one"), "env_str: a variable set");
-  ok(!strcmp(env_str("E2E_UT_NONE", "dflt"), "dflt") && env_uint("E2E_UT_NONE", 7, 0, 9) == 7, "env_str, env_uint: unset gives the default");
-  env_set("E2E_UT_A", "two");
-  ok(!strcmp(env_str("E2E_UT_A", "-"), "two"), "env_set: the new value is seen");
-  env_unset("E2E_UT_A");
-  ok(!strcmp(env_str("E2E_UT_A", "gone"), "gone"), "env_unset: the variable is gone");
-  setenv("E2E_UT_B", "raw", 1);            /* behind env.c's back */
-  ok(!strcmp(env_str("E2E_UT_B", "-"), "raw"), "a variable setenv added is seen");
-  setenv("E2E_UT_B", "raw2", 1);
-  ok(!strcmp(env_str("E2E_UT_B", "-"), "raw2"), "a variable setenv replaced is seen");
-  unsetenv("E2E_UT_B");
-  ok(!strcmp(env_str("E2E_UT_B", "gone"), "gone"), "a variable unsetenv removed is gone");
-  ok(!strcmp(env_str("E2E_UT_A=x", "eq"), "eq"), "a name with '=' is not found");
-  for (i = 0; i < 80; i++) { snprintf(name, sizeof name, "E2E_UT_%d", i); env_set(name, name + 7); }
-  for (i = 0; i < 80; i++) { snprintf(name, sizeof name, "E2E_UT_%d", i); all &= !strcmp(env_str(name, "-"), name + 7); }
-  ok(all && env_uint("E2E_UT_79", 0, 0, 100) == 79, "more variables than the index holds: all found");
-  for (i = 0; i < 80; i++) { snprintf(name, sizeof name, "E2E_UT_%d", i); env_unset(name); }
-  ok(!strcmp(env_str("E2E_UT_5", "gone"), "gone") && env_set("E2E_UT_C", "c") == 0 && !strcmp(env_str("E2E_UT_C", "-"), "c"),
-     "back under the limit: found and not found again");
-  env_unset("E2E_UT_C");
-}
-
 int main(void)
 {
   char tmp[] = "/tmp/e2e-unit.XXXXXX", cmd[64];
   if (!mkdtemp(tmp)) return 111;
   test_addr();
-  test_env();
   test_envelope();
   test_lines();
   test_misc();
