@@ -384,8 +384,8 @@ is "$(codes <<<"$r")" "220 250 235 250 250 354 554 250 250 354 250 221" "NUL in 
 like "$r" '^554 5\.6\.0 .*NUL' "NUL in data: 554 5.6.0"
 is "$(queued)" 1 "NUL in data: only the clean message queued"
 is "$(grep -l '^Subject: clean' "$CAP"/msg.* | wc -l) $(grep -l 'ab' "$CAP"/msg.* 2>/dev/null | xargs -r grep -l 'Subject: clean' | wc -l)" "1 0" "the queued message is the clean one"
-# a NUL deep in a line and at its start: past the first eight octets and
-# right after a line end, where e2e-smtpd's scan for CR, LF and NUL differ
+# a NUL past a line's first eight octets (found by e2e-smtpd's scan of
+# eight octets at a time) and at a line's start (found octet by octet)
 for t in "$(xs 21)"'\0'"$(xs 30)" '\0x' '.\0'; do
   r=$(smtp "$HEAD"'DATA\r\nSubject: n\r\n\r\n'"$t"'\r\n.\r\nQUIT\r\n')
   is "$(codes <<<"$r")" "220 250 235 250 250 354 554 221" "NUL in data ($(printf '%s' "$t" | cut -c1-6)...): refused"

@@ -48,7 +48,9 @@ tr -d '\r' <"$W/msg" >"$W/msg.lf"
 # and the home's env/; for e2e-smtpd also what tcpserver sets), not this
 # shell's: getenv compares every name it holds.
 # cg NAME CMD...: CMD under callgrind (not what it execs or spawns), its
-# output in $W/NAME.stdout; total NAME prints its instructions
+# output in $W/NAME.stdout, VARS added to its environment; total NAME
+# prints its instructions
+VARS=()
 cg() {
 	local name=$1; shift
 	env -i PATH="$PATH" "${VARS[@]}" s6-envdir "$H/env" valgrind --tool=callgrind --callgrind-out-file="$W/$name.out" "$@" >"$W/$name.stdout" 2>"$W/$name.err" || {
