@@ -20,12 +20,9 @@ cd "$TOP" || exit 1
 export PATH=$TOP/bin:$PATH:/usr/sbin:/sbin
 N=${1:-2000} R=${2:-3} D=${D:-}
 [ -x build/bench/durable ] || { echo "cpu: build/bench/durable is not built (make build/bench/durable)" >&2; exit 1; }
-BD=$(mktemp -d /tmp/e2e-cpu.XXXXXX) || exit 1
-chmod 755 "$BD"
-export BD BENCH_PASSWORD='a good password'
+export BENCH_PASSWORD='a good password'
 . tests/bench/servers.sh
-trap 'srv_stop_all; [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$BD"' EXIT
-trap 'exit 130' INT TERM
+srv_workdir cpu
 mkdir -p "$BD/bin" && cp build/bench/durable "$BD/bin/"
 srv_durable >/dev/null && srv_e2e >/dev/null && srv_postfix >/dev/null || { echo "cpu: a server did not start" >&2; exit 1; }
 declare -A P NEW T

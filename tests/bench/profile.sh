@@ -22,12 +22,9 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
 export PATH=$TOP/bin:$PATH
 N=${1:-500}
-BD=$(mktemp -d /tmp/e2e-profile.XXXXXX) || exit 1
-chmod 755 "$BD"
-export BD BENCH_PASSWORD='a good password'
+export BENCH_PASSWORD='a good password'
 . tests/bench/servers.sh
-trap 'srv_stop_all; [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$BD"' EXIT
-trap 'exit 130' INT TERM
+srv_workdir profile
 mkdir -p "$BD/bin"
 for p in smtpload durable hash; do
 	lib=""; [ "$p" = hash ] && lib=-lcrypt

@@ -24,12 +24,23 @@
 #                   into $BD/durable/maildir2
 #   srv_sink        smtp-sink
 #   srv_stop_all    everything above that runs; safe in a trap
+#   srv_workdir N   for the helper scripts (profile.sh, cpu.sh): a fresh
+#                   $BD, /tmp/e2e-N.XXXXXX, whose servers are stopped and
+#                   which is removed at exit (BENCH_KEEP=1 keeps it)
 # Sets PF_PORT PF_SASL_PORT DC_PORT DC_AUTH_PORT E2E_SMTP_PORT E2E_POP3_PORT DUR_PORT SHAPE_PORT SHAPE2_PORT SINK_PORT and
 # PF_MASTER (pid), E2E_SVSCAN (pid).
 
 # shellcheck disable=SC2034   # (whole file) the variables set here are read by bench.sh
 srv_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 srv_pids=()
+
+srv_workdir() {
+	BD=$(mktemp -d "/tmp/e2e-$1.XXXXXX") || exit 1
+	chmod 755 "$BD"
+	export BD
+	trap 'srv_stop_all; [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$BD"' EXIT
+	trap 'exit 130' INT TERM
+}
 E2E_SVSCAN="" PF_MASTER="" DC_MASTER="" DC_AUTH_PORT=""
 
 # The kernel's start time of PID (field 22 of /proc/PID/stat), or nothing.
