@@ -49,10 +49,10 @@ MUSLEND   = -Wl,--start-group build/musl/libe2e.a \
   $$($(CC) -print-file-name=crtendS.o) $(MUSLDIR)/crtn.o
 ARCH      = x86_64-linux-gnu
 # musl's memcpy (x86_64) is `rep movsq`, which costs some 45 ns here
-# however short the copy (docs/bench.md): e2e's own copies are compiled
-# inline as a loop of 16-octet moves instead (those of a length known to
-# be over 256 octets still call memcpy; musl's own, in stdio, do too).
-MUSLCOPY  = -minline-all-stringops -mmemcpy-strategy=vector_loop:256:noalign,libcall:-1:noalign
+# however short the copy (docs/bench.md): e2e's own copies, of any length,
+# are compiled inline as a loop of 16-octet moves instead (musl's own, in
+# stdio, still call its memcpy).
+MUSLCOPY  = -minline-all-stringops -mmemcpy-strategy=vector_loop:-1:noalign
 
 PROGSRC   = $(wildcard src/e2e-*.c)
 PROGS     = $(patsubst src/%.c,bin/%,$(PROGSRC))

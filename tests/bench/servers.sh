@@ -33,7 +33,9 @@
 # shellcheck disable=SC2034   # (whole file) the variables set here are read by bench.sh
 srv_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 srv_pids=()
+E2E_SVSCAN="" PF_MASTER="" DC_MASTER="" DC_AUTH_PORT=""
 
+# srv_workdir NAME (see the list above)
 srv_workdir() {
 	BD=$(mktemp -d "/tmp/e2e-$1.XXXXXX") || exit 1
 	chmod 755 "$BD"
@@ -41,7 +43,6 @@ srv_workdir() {
 	trap 'srv_stop_all; [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$BD"' EXIT
 	trap 'exit 130' INT TERM
 }
-E2E_SVSCAN="" PF_MASTER="" DC_MASTER="" DC_AUTH_PORT=""
 
 # The kernel's start time of PID (field 22 of /proc/PID/stat), or nothing.
 srv_start() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0; s=${s##*) }; set -- $s; echo "${20}"; }
