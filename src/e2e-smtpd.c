@@ -1,7 +1,9 @@
 /* e2e-smtpd: SMTP server on fds 0/1. PROTO=TCP: local submission (AUTH
  * required, sender must be the user's own address). PROTO=SAM: mail from
  * I2P (sender checked by $E2E_VERIFY, local recipients only). Each message
- * goes to $E2E_QUEUE: message on its fd 0, envelope on its fd 1. */
+ * goes to $E2E_QUEUE (submitted mail with only local recipients to
+ * $E2E_QUEUELOCAL when that is set): message on its fd 0, envelope on its
+ * fd 1. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,12 +31,12 @@ char const *PROG = "e2e-smtpd";
 
 static wbuf out, qw;
 static rbuf in;
-static char const *home, *queueprog, *verifyprog;
+static char const *home, *queueprog, *localprog, *verifyprog;
 static char domain[ADDR_DOMAINMAX + 1], remote[80], sizestr[24], helo[80];
 static int sam, seenhelo, ehlo, inmail, qmfd = -1, qefd = -1;
 static int tlsctl = -1, tlson, tlsneed;  /* e2e-tlsd's control socket; TLS is on; AUTH waits for it */
 static char authuser[USER_MAX + 1], trustuser[USER_MAX + 1], sender[ADDR_MAX], rcpt[RCPT_MAX][ADDR_MAX];
-static unsigned int nrcpt, errors, timeout, junk;
+static unsigned int nrcpt, nremote, errors, timeout, junk;   /* nremote: recipients not ours */
 static uint64_t maxsize, size;
 static char line[CMD_MAX + 1], id[48];
 static pid_t qpid;
@@ -209,7 +211,7 @@ static int cmd_read(void)
 }
 
 /* ---- helpers ---- */
-static void txn_reset(void) { inmail = 0; nrcpt = 0; sender[0] = 0; }
+static void txn_reset(void) { inmail = 0; nrcpt = 0; nremote = 0; sender[0] = 0; }
 
 static void lower(char *s) { for (; *s; s++) if (*s >= 'A' && *s <= 'Z') *s += 'a' - 'A'; }
 
@@ -325,6 +327,7 @@ static void smtp_rcpt(char *arg)
     if (r < 0) { say("rcpt from=<%s> to=<%s> result=temp reason=\"%s\"", sender, a, why); return err_temp(); }
     if (!r) return err_noroute();
   }
+  nremote += !local;
   strcpy(rcpt[nrcpt++], a);
   out1("250 2.1.5 recipient ok\r\n");
 }
@@ -439,7 +442,7 @@ static int queue_start(void)
   struct tm tm;
   if (pipe2(m, O_CLOEXEC) < 0) return -1;
   if (pipe2(e, O_CLOEXEC) < 0) { close(m[0]); close(m[1]); return -1; }
-  qpid = spawn(queueprog, 0, m[0], e[0]);
+  qpid = spawn(nremote ? queueprog : localprog, 0, m[0], e[0]);
   close(m[0]); close(e[0]);
   if (qpid < 0) { qpid = 0; close(m[1]); close(e[1]); return -1; }
   qmfd = m[1]; qefd = e[1];
@@ -637,6 +640,9 @@ static void setup(void)
   snprintf(sizestr, sizeof sizestr, "%llu", (unsigned long long)maxsize);
   timeout = (unsigned int)env_uint("E2E_TIMEOUT", 300, 1, 86400);
   queueprog = env_str("E2E_QUEUE", "e2e-queue");
+  /* submitted mail that stays here (every recipient ours) need not pass
+   * the privacy stage: $E2E_QUEUELOCAL, when set, takes it instead */
+  localprog = sam ? queueprog : env_str("E2E_QUEUELOCAL", queueprog);
   verifyprog = env_str("E2E_VERIFY", "e2e-verify");
   d = i2p ? "" : env_str("E2E_TRUSTUSER", "");   /* a tcprules setting: this client is that user */
   if (*d && !user_valid(d)) strerr_dief2x(E2E_PERM, "variable E2E_TRUSTUSER is not a valid user name: ", d);

@@ -428,6 +428,40 @@ r=$(smtp "$HEAD${SHORT}QUIT\r\n" E2E_QUEUE=/nonexistent/queue)
 like "$r" '^451 4\.3\.0 ' "E2E_QUEUE cannot be run: 451 4.3.0"
 like "$(cat "$LOG")" 'unable to exec /nonexistent/queue' "log says why"
 
+# E2E_QUEUELOCAL: submitted mail whose recipients are all local goes to it
+# (run/smtpd: straight to e2e-queue, past the privacy stage); one
+# recipient elsewhere and the message goes to E2E_QUEUE. $CAPDIR/local
+# lists the messages (by number) that the local injector took.
+cat > "$T_TMP/localq" <<'EOF2'
+#!/bin/sh
+echo $(( $(cat "$CAPDIR/count" 2>/dev/null || echo 0) + 1 )) >> "$CAPDIR/local"
+exec "${0%/*}/capture"
+EOF2
+chmod +x "$T_TMP/localq"
+LQ=(E2E_QUEUELOCAL="$T_TMP/localq")
+tolocal() { [ ! -e "$CAP/local" ] || tr '\n' ' ' < "$CAP/local" | sed 's/ $//'; }
+r=$(smtp "$HEAD${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(codes <<<"$r") $(queued) [$(tolocal)]" "220 250 235 250 250 354 250 221 1 [1]" "E2E_QUEUELOCAL: a message for a local user goes to it"
+is "$(envof 1)" "Falice@alice.i2p|Tbob@alice.i2p||" "... with the same envelope"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<carol@bob.i2p>\r\n${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(codes <<<"$r") $(queued) [$(tolocal)]" "220 250 235 250 250 354 250 221 1 []" "... a message for another site goes to E2E_QUEUE"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<bob@alice.i2p>\r\nRCPT TO:<carol@bob.i2p>\r\nRCPT TO:<alice@$B32>\r\n${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(queued) [$(tolocal)]" "1 []" "... local and remote recipients together: E2E_QUEUE"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<BOB@Alice.I2P>\r\nRCPT TO:<postmaster>\r\n${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(queued) [$(tolocal)]" "1 [1]" "... <postmaster> and our domain in capitals are local"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<carol@bob.i2p>\r\n${SHORT}${MAIL}RCPT TO:<bob@alice.i2p>\r\n${SHORT}${MAIL}RCPT TO:<carol@bob.i2p>\r\nRSET\r\n${MAIL}RCPT TO:<bob@alice.i2p>\r\n${SHORT}${MAIL}RCPT TO:<bob@alice.i2p>\r\n${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(queued) [$(tolocal)]" "4 [2 3 4]" "... decided anew for each message: a remote recipient of the one before (sent or reset) counts no more"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<bob@alice.i2p>\r\n${SHORT}${MAIL}RCPT TO:<carol@bob.i2p>\r\n${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(queued) [$(tolocal)]" "2 [1]" "... and a local message before does not make the next one local"
+r=$(smtp "$HEAD${SHORT}QUIT\r\n" E2E_QUEUELOCAL=)
+is "$(queued) [$(tolocal)]" "1 []" "E2E_QUEUELOCAL empty: E2E_QUEUE takes local mail too"
+r=$(sam "${EHLO}MAIL FROM:<carol@good.i2p>\r\nRCPT TO:<alice@alice.i2p>\r\n${SHORT}QUIT\r\n" "${LQ[@]}")
+is "$(codes <<<"$r") $(queued) [$(tolocal)]" "220 250 250 250 354 250 221 1 []" "PROTO=SAM: mail from I2P always goes to E2E_QUEUE (a spam filter there is never bypassed)"
+r=$(smtp "$HEAD"'DATA\r\n' E2E_QUEUELOCAL=/nonexistent/local)
+is "$(codes <<<"$r") $(started)" "220 250 235 250 250 451 0" "E2E_QUEUELOCAL cannot be run: 451 for local mail"
+r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<carol@bob.i2p>\r\n${SHORT}QUIT\r\n" E2E_QUEUELOCAL=/nonexistent/local)
+is "$(codes <<<"$r") $(queued)" "220 250 235 250 250 354 250 221 1" "... other mail still queued"
+
 lines=$(yes "$(xs 98)" | head -n 600 | sed 's/$/\\r\\n/' | tr -d '\n')
 r=$(smtp "$HEAD"'DATA\r\n'"$lines"'.\r\nQUIT\r\n' E2E_MAXSIZE=1000)
 is "$(codes <<<"$r") $(queued)" "220 250 235 250 250 354 552 221 0" "60000 octets of DATA, E2E_MAXSIZE=1000: read to the end, 552, in sync"

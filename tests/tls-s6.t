@@ -124,8 +124,8 @@ like "$out" '<~ +250 2\.0\.0 ok' "... the message got 250 inside TLS"
 until_ok 100 eval 'test "$(nmail "$M")" = 1'
 ok $? "the runner delivered it into alice's Maildir"
 cp "$(ls "$M"/new/* "$M"/cur/* 2>/dev/null | head -1)" "$T_TMP/msg"
-grep -q '^Subject: over TLS' "$T_TMP/msg" && ! grep -q '^X-Mailer' "$T_TMP/msg"
-ok $? "... through e2e-scrub (swaks's X-Mailer header removed)"
+grep -q '^Subject: over TLS' "$T_TMP/msg" && grep -q '^X-Mailer' "$T_TMP/msg" && grep -q '^Received: from ' "$T_TMP/msg"
+ok $? "... for a local user only: straight to e2e-queue, past the privacy stage (swaks's X-Mailer and our Received line kept)"
 is "$(grep -c '^\.line [0-9]* été x*$' "$T_TMP/msg")" 1000 "... whole: its 1000 dot lines came through TLS intact"
 
 # POP3 with STLS: the same bytes
@@ -166,11 +166,11 @@ until_ok 100 eval 'test "$(nmail "$M")" = 2'
 ok $? "... and their mail is delivered as before"
 unlike "$(cat "$H/log/smtpd/current")" 'e2e-tlsd' "no e2e-tlsd in smtpd's log"
 
-# run/smtpd looks e2e-smtpd and e2e-scrub up in PATH when it starts: not
+# run/smtpd looks e2e-smtpd, e2e-scrub and e2e-queue up in PATH when it starts: not
 # found there, it says so and exits (s6 tries again), no tcpserver
 echo /usr/bin:/bin > "$H/env/PATH"
 s6-svc -r "$H/service/smtpd-tls"
-until_ok 100 grep -q "smtpd-tls: fatal: e2e-smtpd or e2e-scrub not found in $H/libexec:/usr/bin:/bin" "$H/log/smtpd-tls/current"
+until_ok 100 grep -q "smtpd-tls: fatal: e2e-smtpd, e2e-scrub or e2e-queue not found in $H/libexec:/usr/bin:/bin" "$H/log/smtpd-tls/current"
 ok $? "smtpd-tls with a PATH without e2e-smtpd: says so in its log"
 until_ok 50 eval '! listens 127.0.0.2 "$smtps"'
 ok $? "... and nothing listens on its port"

@@ -91,6 +91,9 @@ for n in $HOMES; do
 	flow_home $n "$n secret" && printf 'carol pw\n' | e2e-passwd "$(flow_home_of $n)" carol >/dev/null 2>&1 || ok=1
 	flow_set $n E2E_RETRY 1 && flow_set $n E2E_REMOTE_GREETING 20 && flow_set $n E2E_REMOTE_CONNECT 60 &&
 		flow_set $n E2E_RESOLVE_TIMEOUT 20 && flow_set $n E2E_REMOTE_COMMAND 60 && flow_set $n E2E_REMOTE_DATA 60 || ok=1
+	# local mail only (TORTURE_I2P=0) would never pass e2e-scrub: send it
+	# through the privacy stage, so that it is there to be killed
+	[ "$I2P" = 1 ] || flow_set $n E2E_QUEUELOCAL e2e-scrub || ok=1
 done
 ok $ok "mail homes: $HOMES (users: the home's name and carol)"
 if [ "$I2P" = 1 ]; then
