@@ -638,8 +638,10 @@ def report(res, path):
                      "inotify: copy into tmp/, fsync, rename into new/, one fsync of new/ per wake-up, the "
                      "queue file renamed aside) — the least that a design with a process per connection, one "
                      "per message and a delivery that keeps up costs: no envelope, no checks, no logs, no "
-                     "privacy stage, no queue state. `shape2` is the same with two programs a message, as "
-                     "e2e's local submission has them (e2e-scrub, which execs e2e-queue): `durable -X` spawns "
+                     "privacy stage, no queue state: the floor of e2e's path for these messages (local mail, "
+                     "which e2e-smtpd gives straight to e2e-queue: E2E_QUEUELOCAL). `shape2` is the same with "
+                     "two programs a message, as e2e's submission has them for mail that leaves the server "
+                     "(e2e-scrub, which execs e2e-queue): `durable -X` spawns "
                      "`durable -j`, which reads the message into a memory file and execs `durable -i` with it. "
                      "All are linked as e2e's programs are (static PIEs against musl: `make "
                      "build/bench/durable`); `durable` delivers nothing.\n")
@@ -690,7 +692,7 @@ def report(res, path):
         L.append("Peak of the summed PSS of all the server's processes, sampled every 50 ms from "
                  "/proc/PID/smaps_rollup during a 20-session run (one connection per message; %d messages "
                  "by smtp-source, e2e-auth %d by smtpload). e2e (trusted, no AUTH): tcpserver, e2e-smtpd, "
-                 "e2e-scrub, e2e-queue, e2e-runner, e2e-local (s6-svscan, s6-supervise and s6-log not counted: "
+                 "e2e-queue, e2e-runner, e2e-local (s6-svscan, s6-supervise and s6-log not counted: "
                  "%.1f MiB together, idle); Postfix: master and everything it started.\n" % (
                      res["n1"] // 2, res.get("nauth", res["n1"] // 2), res.get("b4_s6_idle_kib", 0) / 1024))
         L.append("| e2e | postfix | e2e ÷ postfix (target ≤ 0.2) | informative: e2e-auth (AUTH, yescrypt) |")
