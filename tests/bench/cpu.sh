@@ -1,10 +1,15 @@
 #!/bin/bash
-# tests/bench/cpu.sh — CPU a message of e2e, shape2 and Postfix side by
-# side: `bash tests/bench/cpu.sh [MESSAGES [ROUNDS]]` (root; after make and
-# make build/bench/durable). Not part of `make bench`'s table; its output is
-# what docs/bench.md's "What session 16 changed and measured" quotes.
+# tests/bench/cpu.sh — CPU a message of e2e, shape, shape2 and Postfix side
+# by side: `bash tests/bench/cpu.sh [MESSAGES [ROUNDS]]` (root; after make
+# and make build/bench/durable). Not part of `make bench`'s table; its
+# output is what docs/bench.md's "What session 16 changed and measured"
+# and "What session 17 …" quote.
 #
-# The three servers of bench.sh (servers.sh), started once; then ROUNDS
+# The servers of bench.sh (servers.sh), started once: SERVERS (default
+# "e2e e2e-out shape shape2 postfix"; e2e-out is the same e2e home with
+# env/E2E_QUEUELOCAL=e2e-scrub, every message through the privacy stage as
+# mail that leaves the server is, its smtpd service restarted before each
+# of its runs and again after); then ROUNDS
 # (default 3) rounds, each server in turn, of MESSAGES (default 2000) 4 KiB
 # messages by smtp-source at 20 sessions (`D=-d`: connections reused),
 # each run timed until its last message is in the Maildir. For each run:
@@ -18,7 +23,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP" || exit 1
 export PATH=$TOP/bin:$PATH:/usr/sbin:/sbin
-N=${1:-2000} R=${2:-3} D=${D:-}
+N=${1:-2000} R=${2:-3} D=${D:-} SERVERS=${SERVERS:-e2e e2e-out shape shape2 postfix}
 [ -x build/bench/durable ] || { echo "cpu: build/bench/durable is not built (make build/bench/durable)" >&2; exit 1; }
 export BENCH_PASSWORD='a good password'
 . tests/bench/servers.sh
@@ -26,16 +31,26 @@ srv_workdir cpu
 mkdir -p "$BD/bin" && cp build/bench/durable "$BD/bin/"
 srv_durable >/dev/null && srv_e2e >/dev/null && srv_postfix >/dev/null || { echo "cpu: a server did not start" >&2; exit 1; }
 declare -A P NEW T
-P[e2e]=$E2E_SMTP_PORT NEW[e2e]=$BD/e2e/home/mail/bench/new T[e2e]=bench@bench.i2p
+H=$BD/e2e/home
+P[e2e]=$E2E_SMTP_PORT NEW[e2e]=$H/mail/bench/new T[e2e]=bench@bench.i2p
+P[e2e-out]=$E2E_SMTP_PORT NEW[e2e-out]=$H/mail/bench/new T[e2e-out]=bench@bench.i2p
+P[shape]=$SHAPE_PORT NEW[shape]=$BD/durable/maildir/new T[shape]=bench@bench.i2p
 P[shape2]=$SHAPE2_PORT NEW[shape2]=$BD/durable/maildir2/new T[shape2]=bench@bench.i2p
 P[postfix]=$PF_PORT NEW[postfix]=$BD/pf/mail/bench/Maildir/new T[postfix]=bench@pf.test
 busy() { awk '/^cpu /{b=$2+$3+$4+$7+$8+$9} /^ctxt/{c=$2} END{print b, c}' /proc/stat; }
 count() { find "${NEW[$1]}" -maxdepth 1 -type f 2>/dev/null | wc -l; }
 send() { smtp-source $D -s 20 -m "$2" -l 4096 -f "${T[$1]}" -t "${T[$1]}" "127.0.0.1:${P[$1]}"; }
-for s in e2e shape2 postfix; do send $s 300 || exit 1; done   # warm up
+# scrub 1|0: every message through e2e-scrub or as set up; the smtpd
+# service restarted and answering again
+scrub() {
+	if [ "$1" = 1 ]; then echo e2e-scrub >"$H/env/E2E_QUEUELOCAL"; else rm -f "$H/env/E2E_QUEUELOCAL"; fi
+	s6-svc -r "$H/service/smtpd" && sleep 1 && srv_wait_port "$E2E_SMTP_PORT" && send e2e 20 && sleep 2
+}
+for s in e2e shape shape2 postfix; do send $s 300 || exit 1; done   # warm up
 sleep 5
 for r in $(seq "$R"); do
-	for s in e2e shape2 postfix; do
+	for s in $SERVERS; do
+		[ "$s" != e2e-out ] || scrub 1 || { echo "cpu: e2e-out did not start" >&2; exit 1; }
 		n0=$(count $s)
 		read -r b0 c0 < <(busy); t0=$(date +%s.%N)
 		send $s "$N" || { echo "cpu: $s refused mail" >&2; exit 1; }
@@ -48,6 +63,7 @@ for r in $(seq "$R"); do
 		t1=$(date +%s.%N); read -r b1 c1 < <(busy)
 		awk -v s=$s -v r="$r" -v n="$N" -v t0="$t0" -v ta="$ta" -v t1="$t1" -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
 			'BEGIN { printf "round %d %-8s accepted %5.0f msgs/s, into the Maildir %5.0f msgs/s, CPU %.3f ms a message, %.1f switches a message\n", r, s, n / (ta - t0), n / (t1 - t0), b * 1000 / hz / n, c / n }'
+		[ "$s" != e2e-out ] || scrub 0 || { echo "cpu: e2e did not start again" >&2; exit 1; }
 		sleep 3
 	done
 done
