@@ -459,6 +459,7 @@ r=$(sam "${EHLO}MAIL FROM:<carol@good.i2p>\r\nRCPT TO:<alice@alice.i2p>\r\n${SHO
 is "$(codes <<<"$r") $(queued) [$(tolocal)]" "220 250 250 250 354 250 221 1 []" "PROTO=SAM: mail from I2P always goes to E2E_QUEUE (a spam filter there is never bypassed)"
 r=$(smtp "$HEAD"'DATA\r\n' E2E_QUEUELOCAL=/nonexistent/local)
 is "$(codes <<<"$r") $(started)" "220 250 235 250 250 451 0" "E2E_QUEUELOCAL cannot be run: 451 for local mail"
+like "$(cat "$LOG")" 'unable to exec /nonexistent/local' "... the log names the program that could not be run"
 r=$(smtp "$EHLO$AUTH${MAIL}RCPT TO:<carol@bob.i2p>\r\n${SHORT}QUIT\r\n" E2E_QUEUELOCAL=/nonexistent/local)
 is "$(codes <<<"$r") $(queued)" "220 250 235 250 250 354 250 221 1" "... other mail still queued"
 

@@ -166,8 +166,9 @@ until_ok 100 eval 'test "$(nmail "$M")" = 2'
 ok $? "... and their mail is delivered as before"
 unlike "$(cat "$H/log/smtpd/current")" 'e2e-tlsd' "no e2e-tlsd in smtpd's log"
 
-# run/smtpd looks e2e-smtpd, e2e-scrub and e2e-queue up in PATH when it starts: not
-# found there, it says so and exits (s6 tries again), no tcpserver
+# run/smtpd looks e2e-smtpd, e2e-scrub and e2e-queue up in PATH when it
+# starts: not found there, it says so and exits (s6 tries again), no
+# tcpserver
 echo /usr/bin:/bin > "$H/env/PATH"
 s6-svc -r "$H/service/smtpd-tls"
 until_ok 100 grep -q "smtpd-tls: fatal: e2e-smtpd, e2e-scrub or e2e-queue not found in $H/libexec:/usr/bin:/bin" "$H/log/smtpd-tls/current"
