@@ -582,7 +582,7 @@ def report(res, path):
              "top of tests/bench/bench.sh. `bash tests/bench/profile.sh` (perf, strace), `bash "
              "tests/bench/callgrind.sh` (instructions a message) and `bash tests/bench/cpu.sh` (the "
              "machine's CPU a message, e2e with and without the privacy stage, shape, shape2 and "
-             "Postfix side by side) give the per-message figures of \"Where the time goes\". The machine is shared and was busy: absolute figures are noisy, the "
+             "Postfix side by side; `e2e-bare` in its SERVERS, e2e without log lines or per-address cap) give the per-message figures of \"Where the time goes\". The machine is shared and was busy: absolute figures are noisy, the "
              "ratios of interleaved rounds less so (each round is listed at the end).")
     L.append("e2e runs with the settings e2e-setup writes, plus `env/E2E_TRUSTUSER=bench`: a loopback "
              "client counts as the user bench without AUTH, as Postfix's `mynetworks = 127.0.0.0/8` lets "

@@ -9,7 +9,11 @@
 # "e2e e2e-out shape shape2 postfix"; e2e-out is the same e2e home with
 # env/E2E_QUEUELOCAL=e2e-scrub, every message through the privacy stage as
 # mail that leaves the server is, its smtpd service restarted before each
-# of its runs and again after); then ROUNDS
+# of its runs and again after; e2e-bare, not in the default, is the same
+# home with what an operator could turn off for speed turned off: no log
+# line from tcpserver, e2e-smtpd or the runner (their stderr to
+# /dev/null), no per-address cap (E2E_SMTPPEER=0), its smtpd and runner
+# services restarted around each run); then ROUNDS
 # (default 3) rounds, each server in turn, of MESSAGES (default 2000) 4 KiB
 # messages by smtp-source at 20 sessions (`D=-d`: connections reused),
 # each run timed until its last message is in the Maildir. For each run:
@@ -46,11 +50,26 @@ scrub() {
 	if [ "$1" = 1 ]; then echo e2e-scrub >"$H/env/E2E_QUEUELOCAL"; else rm -f "$H/env/E2E_QUEUELOCAL"; fi
 	s6-svc -r "$H/service/smtpd" && sleep 1 && srv_wait_port "$E2E_SMTP_PORT" && send e2e 20 && sleep 2
 }
+# bare 1|0: the e2e-bare variant (above) or as set up; both services
+# restarted and the smtpd answering again
+bare() {
+	local v
+	for v in smtpd runner; do
+		[ -f "$BD/$v.run" ] || cp -p "$H/service/$v/run" "$BD/$v.run"
+		if [ "$1" = 1 ]; then
+			sed -e 's|^exec 2>&1$|exec 2>/dev/null|' -e 's/tcpserver -v /tcpserver /' "$BD/$v.run" >"$H/service/$v/run"
+		else cp -p "$BD/$v.run" "$H/service/$v/run"; fi
+	done
+	if [ "$1" = 1 ]; then echo 0 >"$H/env/E2E_SMTPPEER"; else rm -f "$H/env/E2E_SMTPPEER"; fi
+	s6-svc -r "$H/service/smtpd" && s6-svc -r "$H/service/runner" && sleep 1 && srv_wait_port "$E2E_SMTP_PORT" && send e2e 20 && sleep 2
+}
+P[e2e-bare]=$E2E_SMTP_PORT NEW[e2e-bare]=$H/mail/bench/new T[e2e-bare]=bench@bench.i2p
 for s in e2e shape shape2 postfix; do send $s 300 || exit 1; done   # warm up
 sleep 5
 for r in $(seq "$R"); do
 	for s in $SERVERS; do
 		[ "$s" != e2e-out ] || scrub 1 || { echo "cpu: e2e-out did not start" >&2; exit 1; }
+		[ "$s" != e2e-bare ] || bare 1 || { echo "cpu: e2e-bare did not start" >&2; exit 1; }
 		n0=$(count $s)
 		read -r b0 c0 < <(busy); t0=$(date +%s.%N)
 		send $s "$N" || { echo "cpu: $s refused mail" >&2; exit 1; }
@@ -64,6 +83,7 @@ for r in $(seq "$R"); do
 		awk -v s=$s -v r="$r" -v n="$N" -v t0="$t0" -v ta="$ta" -v t1="$t1" -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
 			'BEGIN { printf "round %d %-8s accepted %5.0f msgs/s, into the Maildir %5.0f msgs/s, CPU %.3f ms a message, %.1f switches a message\n", r, s, n / (ta - t0), n / (t1 - t0), b * 1000 / hz / n, c / n }'
 		[ "$s" != e2e-out ] || scrub 0 || { echo "cpu: e2e did not start again" >&2; exit 1; }
+		[ "$s" != e2e-bare ] || bare 0 || { echo "cpu: e2e did not start again" >&2; exit 1; }
 		sleep 3
 	done
 done
