@@ -2,8 +2,8 @@
 # tests/bench/cpu.sh — CPU a message of e2e, shape, shape2 and Postfix side
 # by side: `bash tests/bench/cpu.sh [MESSAGES [ROUNDS]]` (root; after make
 # and make build/bench/durable). Not part of `make bench`'s table; its
-# output is what docs/bench.md's "What session 16 changed and measured"
-# and "What session 17 …" quote.
+# output is what docs/bench.md's "What session 16 changed and measured",
+# "What session 17 …" and "What session 18 measured" quote.
 #
 # The servers of bench.sh (servers.sh), started once: SERVERS (default
 # "e2e e2e-out shape shape2 postfix"; e2e-out is the same e2e home with
@@ -48,7 +48,14 @@ send() { smtp-source $D -s 20 -m "$2" -l 4096 -f "${T[$1]}" -t "${T[$1]}" "127.0
 # service restarted and answering again
 scrub() {
 	if [ "$1" = 1 ]; then echo e2e-scrub >"$H/env/E2E_QUEUELOCAL"; else rm -f "$H/env/E2E_QUEUELOCAL"; fi
-	s6-svc -r "$H/service/smtpd" && sleep 1 && srv_wait_port "$E2E_SMTP_PORT" && send e2e 20 && sleep 2
+	restart smtpd
+}
+# restart SERVICE...: e2e's services restarted, the smtpd answering and a
+# few messages through
+restart() {
+	local v
+	for v in "$@"; do s6-svc -r "$H/service/$v" || return 1; done
+	sleep 1 && srv_wait_port "$E2E_SMTP_PORT" && send e2e 20 && sleep 2
 }
 # bare 1|0: the e2e-bare variant (above) or as set up; both services
 # restarted and the smtpd answering again
@@ -61,7 +68,7 @@ bare() {
 		else cp -p "$BD/$v.run" "$H/service/$v/run"; fi
 	done
 	if [ "$1" = 1 ]; then echo 0 >"$H/env/E2E_SMTPPEER"; else rm -f "$H/env/E2E_SMTPPEER"; fi
-	s6-svc -r "$H/service/smtpd" && s6-svc -r "$H/service/runner" && sleep 1 && srv_wait_port "$E2E_SMTP_PORT" && send e2e 20 && sleep 2
+	restart smtpd runner
 }
 P[e2e-bare]=$E2E_SMTP_PORT NEW[e2e-bare]=$H/mail/bench/new T[e2e-bare]=bench@bench.i2p
 for s in e2e shape shape2 postfix; do send $s 300 || exit 1; done   # warm up
